@@ -1,0 +1,112 @@
+"""The command line: a thin shell over dbsynth's Python API.
+
+This is the one place where errors become exit codes: a DbsynthError prints
+one line and exits non-zero; anything else is a bug, reported in one line
+too unless --debug asks for the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from dbsynth import __version__
+from dbsynth.api import clone as clone_database
+from dbsynth.api import inspect as inspect_database
+from dbsynth.cli_render import RichProgress, render_inspection
+from dbsynth.errors import DbsynthError
+from dbsynth.inspection import inspection_to_dict
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Clone a relational database into a synthetic twin: same schema, same statistical shape, "
+         "perfect referential integrity, not one real row.",
+)
+_state: dict[str, Any] = {"debug": False, "quiet": False}
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dbsynth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, only results and errors."),
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                           help="Print the version and exit."),
+) -> None:
+    _state.update(debug=debug, quiet=quiet)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+@app.command()
+def inspect(
+    source: str = typer.Argument(..., metavar="SOURCE_URL", help="SQLAlchemy URL or SQLite file path."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+) -> None:
+    """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
+    result = _run(lambda: inspect_database(source))
+    if as_json:
+        typer.echo(json.dumps(inspection_to_dict(result), indent=2, default=str))
+    else:
+        render_inspection(Console(highlight=False), result)
+
+
+@app.command()
+def clone(
+    source: str = typer.Argument(..., metavar="SOURCE_URL", help="Database to learn from (opened read-only)."),
+    target: str = typer.Argument(..., metavar="TARGET_URL", help="Database to write (tables are created)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same output."),
+    scale: float = typer.Option(1.0, "--scale", help="Multiply root-table rows; children follow."),
+    if_exists: str = typer.Option("refuse", "--if-exists",
+                                  help="When the target already has the tables: refuse or replace."),
+    model: str = typer.Option("bayesnet", "--model", help="Generator for every table: bayesnet or independent."),
+) -> None:
+    """Clone SOURCE_URL into TARGET_URL as synthetic data."""
+    progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
+    result = _run(lambda: clone_database(source, target, seed=seed, scale=scale, if_exists=if_exists,
+                                         model=model, progress=progress))
+    for warning in result.warnings:
+        err.print(f"warning: {warning}")
+    source_total = sum(result.source_rows.values())
+    typer.echo(
+        f"cloned {len(result.rows)} tables: {result.total_rows:,} rows written "
+        f"(source {source_total:,}) in {result.seconds:.1f}s"
+    )
+
+
+def _run(action):  # type: ignore[no-untyped-def]
+    try:
+        return action()
+    except DbsynthError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: still one line, unless --debug
+        if _state["debug"]:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err.print(f"internal error: {type(exc).__name__}: {first} (rerun with --debug for details)", markup=False)
+        raise typer.Exit(70) from None
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app(prog_name="dbsynth")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

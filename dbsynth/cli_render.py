@@ -1,0 +1,100 @@
+"""Terminal rendering for the CLI: progress bars and the `inspect` view (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+from rich.tree import Tree
+
+from dbsynth.api import Inspection
+
+
+class RichProgress:
+    """dbsynth.progress.Progress drawn with rich; does nothing when disabled (not a TTY, --quiet)."""
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Progress | None = None
+        self._task = None
+        self._rows = 0
+        self._console = console
+
+    def stage(self, name: str, total: int) -> None:
+        if not self.enabled:
+            return
+        self._rows = 0
+        self._bar = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                             console=self._console, transient=False)
+        self._bar.start()
+        self._task = self._bar.add_task(name, total=total, detail="")
+
+    def advance(self, detail: str = "", rows: int = 0) -> None:
+        if self._bar is not None and self._task is not None:
+            self._rows += rows
+            text = f"{detail} ({self._rows:,} rows)" if rows else detail
+            self._bar.update(self._task, advance=1, detail=text)
+
+    def done(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def render_inspection(console: Console, inspection: Inspection) -> None:
+    schema = inspection.schema
+    total = sum(t.row_count for t in schema.tables)
+    console.print(f"[bold]{len(schema.tables)} tables[/], {total:,} rows ({schema.dialect}), in load order:")
+    grid = RichTable(show_edge=False, pad_edge=False, header_style="bold")
+    for head in ("#", "table", "rows", "primary key", "foreign keys", "personal data (faked)"):
+        grid.add_column(head, justify="right" if head in ("#", "rows") else "left", overflow="fold")
+    for i, name in enumerate(inspection.order.tables, 1):
+        t = schema.table(name)
+        fks = []
+        for j, fk in enumerate(t.foreign_keys):
+            mark = " (filled after insert)" if inspection.order.is_deferred(name, j) else ""
+            fks.append(f"{', '.join(fk.columns)} -> {fk.referred_table}{mark}")
+        plan = inspection.plans[name]
+        pii = ", ".join(f"{c}:{m.provider}" for c, m in plan.pii.items())
+        grid.add_row(str(i), name, f"{t.row_count:,}", ", ".join(t.pk_columns) or "-",
+                     "\n".join(fks) or "-", pii or "-")
+    console.print(grid)
+    console.print()
+    console.print(_fk_tree(inspection))
+    unsupported = [f"{t.name}.{c.name} ({c.type.source_name})" for t in schema.tables for c in t.columns
+                   if c.type.kind == "other"]
+    if unsupported:
+        console.print(f"[yellow]cannot generate:[/] {', '.join(unsupported)}")
+
+
+
+def _fk_tree(inspection: Inspection) -> Tree:
+    """Parent -> child tree; a child with several parents is listed under each, marked."""
+    schema, order = inspection.schema, inspection.order
+    children: dict[str, list[tuple[str, str]]] = {n: [] for n in order.tables}
+    has_parent: set[str] = set()
+    for t in schema.tables:
+        for j, fk in enumerate(t.foreign_keys):
+            if fk.referred_table == t.name:
+                continue
+            deferred = order.is_deferred(t.name, j)
+            children[fk.referred_table].append((t.name, f"via {', '.join(fk.columns)}" + (" (deferred)" if deferred else "")))
+            if not deferred:
+                has_parent.add(t.name)
+    tree = Tree("[bold]foreign-key graph[/] (parent -> children)")
+
+    def add(node: Tree, name: str, seen: set[str]) -> None:
+        for child, via in sorted(children[name]):
+            self_ref = [fk for fk in schema.table(child).foreign_keys if fk.referred_table == child]
+            label = f"{child} [dim]{via}{' + self-reference' if self_ref else ''}[/]"
+            sub = node.add(label)
+            if child not in seen:
+                add(sub, child, seen | {child})
+
+    for name in order.tables:
+        if name not in has_parent:
+            self_ref = [fk for fk in schema.table(name).foreign_keys if fk.referred_table == name]
+            root = tree.add(f"{name}" + (" [dim](self-reference)[/]" if self_ref else ""))
+            add(root, name, {name})
+    return tree

@@ -1,0 +1,51 @@
+"""Which codec a column gets, from its SQL type, its values and PII detection."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dbsynth.codecs import Codec
+from dbsynth.codecs.categorical import MIN_COUNT, CategoricalCodec
+from dbsynth.codecs.fake import FakeCodec
+from dbsynth.codecs.numeric import NumericCodec
+from dbsynth.codecs.text import FreeTextCodec
+from dbsynth.errors import UnsupportedType
+from dbsynth.pii import PiiMatch, semantic_provider
+from dbsynth.schema.model import Column
+
+# Text is categorical when frequent values (seen >= MIN_COUNT times) cover this share of rows.
+CATEGORICAL_COVERAGE = 0.6
+
+_NUMERIC_KINDS = {"integer": "integer", "float": "float", "decimal": "decimal",
+                  "datetime": "datetime", "date": "date", "time": "time"}
+
+
+def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | None) -> Codec:
+    t = column.type
+    if pii is not None:
+        return FakeCodec.fit(values, pii.provider, t.length)
+    if t.kind in _NUMERIC_KINDS:
+        scale = t.scale if t.kind == "decimal" else None
+        value_kind = "integer" if t.kind == "decimal" and t.scale == 0 else _NUMERIC_KINDS[t.kind]
+        return NumericCodec.fit(values, value_kind, scale=scale, timezone=t.timezone)
+    if t.kind in ("boolean", "enum"):
+        return CategoricalCodec.fit(values, min_count=1)  # the domain is the type's, not the data's
+    if t.kind == "uuid":
+        return FakeCodec.fit(values, "uuid")
+    if t.kind == "bytes":
+        return FakeCodec.fit(values, "bytes")
+    if t.kind == "text":
+        provider = semantic_provider(column)
+        if provider:
+            return CategoricalCodec.fit(values, rare_provider=provider, max_length=t.length)
+        return _text_codec(values, t.length)
+    raise UnsupportedType(table, column.name, t.source_name or t.kind)
+
+
+def _text_codec(values: pd.Series, max_length: int | None) -> Codec:
+    present = values.dropna()
+    counts = present.value_counts()
+    frequent_share = counts[counts >= MIN_COUNT].sum() / max(len(present), 1)
+    if len(present) and frequent_share >= CATEGORICAL_COVERAGE:
+        return CategoricalCodec.fit(values, max_length=max_length)
+    return FreeTextCodec.fit(values, max_length)

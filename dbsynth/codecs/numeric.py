@@ -1,0 +1,143 @@
+"""Numbers, dates and times: quantile bins, values drawn from the bin's own empirical values.
+
+Binning by quantiles gives the model few, equally populated states; drawing the
+output value from the values seen inside the bin keeps each marginal
+distribution (and integrality, precision, date granularity) exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MAX_BINS = 20
+VALUES_PER_BIN = 256
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+class NumericCodec:
+    kind = "numeric"
+
+    def __init__(self, value_kind: str, edges: list[float], bin_values: list[list[float]],
+                 has_null: bool, scale: int | None = None, timezone: bool = False) -> None:
+        self.value_kind = value_kind        # integer | float | decimal | datetime | date | time
+        self.edges = np.asarray(edges, dtype=float)
+        self.bin_values = [np.asarray(v, dtype=float) for v in bin_values]
+        self.has_null = has_null
+        self.scale = scale
+        self.timezone = timezone
+        self.n_states = len(self.bin_values) + (1 if has_null else 0)
+
+    @property
+    def null_state(self) -> int | None:
+        return len(self.bin_values) if self.has_null else None
+
+    @classmethod
+    def fit(cls, values: pd.Series, value_kind: str, scale: int | None = None,
+            timezone: bool = False) -> NumericCodec:
+        numbers = to_numbers(values, value_kind)
+        present = numbers[~np.isnan(numbers)]
+        has_null = bool(np.isnan(numbers).any())
+        if present.size == 0:
+            return cls(value_kind, [], [], has_null=True, scale=scale, timezone=timezone)
+        distinct = np.unique(present)
+        if distinct.size <= MAX_BINS:
+            # Few distinct values: each is a state of its own, exactly.
+            edges = ((distinct[1:] + distinct[:-1]) / 2).tolist()
+        else:
+            qs = np.quantile(present, np.linspace(0, 1, MAX_BINS + 1))[1:-1]
+            edges = np.unique(qs).tolist()
+        bins = np.searchsorted(np.asarray(edges), present, side="right")
+        bin_values = []
+        for b in range(len(edges) + 1):
+            inside = np.sort(present[bins == b])
+            if inside.size > VALUES_PER_BIN:  # keep the shape, bound the model size
+                inside = np.quantile(inside, np.linspace(0, 1, VALUES_PER_BIN), method="nearest")
+            bin_values.append(inside.tolist())
+        return cls(value_kind, edges, bin_values, has_null, scale, timezone)
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        numbers = to_numbers(values, self.value_kind)
+        states = np.searchsorted(self.edges, numbers, side="right")
+        if self.has_null:
+            states = np.where(np.isnan(numbers), self.null_state, states)
+        return states.astype(np.int64)
+
+    def decode(self, states: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        out = np.full(states.shape[0], np.nan)
+        for b, values in enumerate(self.bin_values):
+            rows = np.flatnonzero(states == b)
+            if rows.size and values.size:
+                out[rows] = values[rng.integers(0, values.size, rows.size)]
+        return from_numbers(out, self.value_kind, self.scale, self.timezone)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value_kind": self.value_kind, "edges": self.edges.tolist(),
+                "bin_values": [v.tolist() for v in self.bin_values], "has_null": self.has_null,
+                "scale": self.scale, "timezone": self.timezone}
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> NumericCodec:
+        return cls(s["value_kind"], s["edges"], s["bin_values"], s["has_null"], s["scale"], s["timezone"])
+
+
+def to_numbers(values: pd.Series, value_kind: str) -> np.ndarray:
+    """float64 view of any numeric/temporal column; NaN for NULL."""
+    if value_kind == "datetime":
+        ts = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+        # Seconds since the epoch, whatever resolution (ns, us) pandas chose.
+        return ((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
+    if value_kind == "date":
+        return np.array([np.nan if _isnull(v) else float((_as_date(v) - _EPOCH).days) for v in values])
+    if value_kind == "time":
+        return np.array([np.nan if _isnull(v) else _seconds(v) for v in values])
+    return pd.to_numeric(values.astype(object).where(values.notna(), None), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+
+
+def from_numbers(numbers: np.ndarray, value_kind: str, scale: int | None, timezone: bool) -> pd.Series:
+    missing = np.isnan(numbers)
+    if value_kind == "integer":
+        return pd.Series(pd.array(np.where(missing, 0, np.round(numbers)).astype(np.int64), dtype="Int64")
+                         ).mask(missing)
+    if value_kind == "datetime":
+        ts = pd.to_datetime(np.round(np.where(missing, 0, numbers) * 1e6).astype("int64"), unit="us", utc=True)
+        series = pd.Series(ts if timezone else ts.tz_localize(None))
+        return series.mask(missing)
+    if value_kind == "date":
+        return pd.Series([None if m else _EPOCH + dt.timedelta(days=int(v)) for v, m in zip(numbers, missing)],
+                         dtype=object)
+    if value_kind == "time":
+        return pd.Series([None if m else _time(v) for v, m in zip(numbers, missing)], dtype=object)
+    if value_kind == "decimal" and scale is not None:
+        numbers = np.round(numbers, scale)
+    return pd.Series(numbers)
+
+
+def _isnull(v: object) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or v is pd.NA
+
+
+def _as_date(v: object) -> dt.date:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return pd.Timestamp(v).date()
+
+
+def _seconds(v: object) -> float:
+    if isinstance(v, dt.timedelta):  # MySQL returns TIME as timedelta
+        return v.total_seconds()
+    t = v if isinstance(v, dt.time) else pd.Timestamp(str(v)).time()
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
+
+
+def _time(seconds: float) -> dt.time:
+    seconds = max(0.0, min(seconds, 86399.999999))
+    whole = int(seconds)
+    return dt.time(whole // 3600, (whole % 3600) // 60, whole % 60, int(round((seconds - whole) * 1e6)) % 1_000_000)

@@ -1,0 +1,1 @@
+"""Talking to databases: connecting, creating the target schema, bulk loading."""

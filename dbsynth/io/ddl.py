@@ -1,0 +1,338 @@
+"""Create (and drop) the target schema from the schema model.
+
+The model is portable; the target may be another dialect. We build plain
+SQLAlchemy ``Table`` objects and let SQLAlchemy render the DDL, because it
+already knows each dialect's spelling (SERIAL vs AUTO_INCREMENT, ALTER TABLE
+for FK cycles). What cannot be carried across dialects (CHECK expressions,
+server defaults, generated columns) is kept only when source and target are the
+same dialect; everything left out is reported as a one-line warning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.ddl import sort_tables_and_constraints
+
+from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
+from dbsynth.io.typemap import MYSQL, key_safe, sa_type
+from dbsynth.schema.model import Column, Schema, Table
+
+_MAX_NAME = {"postgresql": 63, "mysql": 64}
+_FK_ACTIONS = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"}
+
+
+def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[sa.MetaData, list[str]]:
+    """SQLAlchemy tables for every table of `schema` on `dialect`, and what could not be kept."""
+    dialect = "mysql" if dialect in MYSQL else dialect
+    md = sa.MetaData()
+    build = _Builder(md, dialect, same_dialect)
+    for table in schema.tables:
+        for fk in table.foreign_keys:
+            build.referred.setdefault(fk.referred_table, set()).update(fk.referred_columns)
+    for table in schema.tables:
+        build.table(table)
+    for table in schema.tables:
+        build.foreign_keys(table)
+    for table in schema.tables:
+        build.indexes(table)
+    return md, build.warnings
+
+
+def table_for(metadata: sa.MetaData, name: str) -> sa.Table:
+    """The target table built for the model's table `name` (whatever schema it landed in)."""
+    for t in metadata.tables.values():
+        if t.name == name:
+            return t
+    raise KeyError(name)
+
+
+def target_schema_name(source_schema: str | None, dialect: str, same_dialect: bool) -> str | None:
+    """Where a table lands: a named PostgreSQL schema survives a PostgreSQL-to-PostgreSQL clone.
+
+    Everything else goes to the target's default schema. A MySQL "schema" is a
+    database, and writing to the source's database name could hit the source itself.
+    """
+    if dialect == "postgresql" and same_dialect and source_schema not in (None, "", "public"):
+        return source_schema
+    return None
+
+
+class _Builder:
+    """Accumulates tables, unique names and warnings for one target_metadata call."""
+
+    def __init__(self, md: sa.MetaData, dialect: str, same: bool) -> None:
+        self.md, self.dialect, self.same = md, dialect, same
+        self.warnings: list[str] = []
+        self.tables: dict[str, sa.Table] = {}
+        self.enums: dict[tuple[str | None, str], sa.Enum] = {}
+        self.used: dict[str, set[str]] = {}
+        self.referred: dict[str, set[str]] = {}  # columns other tables' foreign keys point at
+
+    # -- names ------------------------------------------------------------
+    def _scope(self, kind: str, table: sa.Table) -> str:
+        """Where a constraint/index name must be unique on this dialect."""
+        per_table = f"table:{table.fullname}"
+        if self.dialect == "postgresql":  # indexes share the namespace of relations
+            return f"rel:{table.schema}" if kind in ("index", "unique", "pk") else per_table
+        if self.dialect == "mysql":  # InnoDB FK names are per database
+            return "db" if kind in ("fk", "check") else per_table
+        return "db" if kind == "index" else per_table  # sqlite
+
+    def claim(self, name: str | None, kind: str, table: sa.Table, fallback: str | None = None) -> str | None:
+        """`name` (or `fallback`) made unique in its scope and short enough; None keeps it unnamed."""
+        name = name or fallback
+        if not name:
+            return None
+        used = self.used.setdefault(self._scope(kind, table), set())
+        limit = _MAX_NAME.get(self.dialect, 1000)
+        base = name[:limit]
+        candidate, n = base, 1
+        while candidate.lower() in used:
+            n += 1
+            candidate = f"{base[:limit - len(str(n)) - 1]}_{n}"
+        if candidate != name and name != fallback:
+            self.warnings.append(f"{kind} {name!r} on table {table.name} is named {candidate!r} in the target "
+                                 f"(the name is taken or too long there)")
+        used.add(candidate.lower())
+        return candidate
+
+    # -- tables -----------------------------------------------------------
+    def table(self, table: Table) -> None:
+        schema = target_schema_name(table.schema, self.dialect, self.same)
+        key = f"{schema}.{table.name}" if schema else table.name
+        if key in self.md.tables:
+            raise SchemaError(f"tables {table.name} of two source schemas would both be written as {key}; "
+                              f"clone one schema at a time")
+        keyed = set(table.pk_columns) | set(table.fk_columns)
+        keyed |= {c for u in table.unique_constraints for c in u.columns}
+        keyed |= {c for i in table.indexes for c in i.columns}
+        keyed |= self.referred.get(table.name, set())
+        columns = [self.column(table, col, schema, col.name in keyed) for col in table.columns]
+        kwargs: dict[str, object] = {}
+        if self.dialect == "mysql":
+            kwargs = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+            if not self.same:  # byte-wise comparison, like PostgreSQL and SQLite: 'a' and 'A' are different keys
+                kwargs["mysql_collate"] = "utf8mb4_bin"
+        t = sa.Table(table.name, self.md, *columns, schema=schema, comment=table.comment, **kwargs)
+        self.used.setdefault(self._scope("index", t), set()).add(table.name.lower())
+        self.tables[table.name] = t
+        if table.primary_key:
+            name = table.primary_key.name if self.same and self.dialect != "mysql" else None
+            t.append_constraint(sa.PrimaryKeyConstraint(*table.primary_key.columns,
+                                                        name=self.claim(name, "pk", t)))
+        for u in table.unique_constraints:
+            t.append_constraint(sa.UniqueConstraint(*u.columns, name=self.claim(u.name, "unique", t)))
+        for c in table.check_constraints:
+            if self.same:
+                t.append_constraint(sa.CheckConstraint(c.sqltext, name=self.claim(c.name, "check", t)))
+            else:
+                self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} was left "
+                                     f"out: its SQL is written for the source dialect and may not run here")
+
+    def column(self, table: Table, col: Column, schema: str | None, keyed: bool) -> sa.Column:
+        where = f"column {table.name}.{col.name}"
+        t = col.type
+        if t.kind == "enum" and not t.enum_name:
+            t = dataclasses.replace(t, enum_name=f"{table.name}_{col.name}")
+        typ, note = sa_type(t, self.dialect)
+        if keyed and (safe := key_safe(t, self.dialect)):
+            typ, note = safe
+        if note:
+            self.warnings.append(f"{where} {note}")
+        if isinstance(typ, sa.Enum) and typ.name:
+            typ = self._shared_enum(typ, schema, where)
+        auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
+            and t.kind == "integer"
+        args: list[sa.schema.SchemaItem] = []
+        if auto and self.dialect == "sqlite":
+            typ = sa.Integer()  # only "INTEGER PRIMARY KEY" is SQLite's auto-assigned rowid
+        if auto and col.identity is not None and self.dialect == "postgresql":
+            ident = col.identity
+            args.append(sa.Identity(always=ident.always, start=ident.start, increment=ident.increment))
+        nullable = col.nullable and col.name not in table.pk_columns
+        if col.computed is not None:
+            if self.same:
+                args.append(sa.Computed(col.computed, persisted=True if self.dialect == "postgresql" else None))
+            else:
+                nullable = True
+                self.warnings.append(f"{where} is generated by {col.computed!r} in the source; it is a plain "
+                                     f"nullable column in the target")
+        default = None
+        if (self.same and col.default is not None and not auto and col.computed is None
+                and "nextval(" not in col.default.lower()):
+            default = sa.DefaultClause(sa.text(col.default))
+        return sa.Column(col.name, typ, *args, nullable=nullable, autoincrement=auto,
+                         server_default=default, comment=col.comment)
+
+    def _shared_enum(self, typ: sa.Enum, schema: str | None, where: str) -> sa.Enum:
+        """One Enum object per type name, bound to the metadata so it is created once and dropped once."""
+        key = (schema, typ.name or "")
+        known = self.enums.get(key)
+        if known is None:
+            known = sa.Enum(*typ.enums, name=typ.name, schema=schema, metadata=self.md,
+                            create_constraint=False)
+            self.enums[key] = known
+        elif list(known.enums) != list(typ.enums):
+            self.warnings.append(f"{where} uses enum {typ.name} with other labels than an earlier column; "
+                                 f"the earlier labels are used")
+        return known
+
+    # -- keys and indexes -------------------------------------------------
+    def foreign_keys(self, table: Table) -> None:
+        t = self.tables[table.name]
+        for fk in table.foreign_keys:
+            what = f"foreign key {fk.name or '(' + ', '.join(fk.columns) + ')'} on table {table.name}"
+            ref = self.tables.get(fk.referred_table)
+            if ref is None or any(c not in ref.c for c in fk.referred_columns):
+                self.warnings.append(f"{what} was left out: {fk.referred_table} is not among the tables written")
+                continue
+            ondelete, onupdate = self._action(fk.on_delete, what), self._action(fk.on_update, what)
+            deferrable = fk.deferrable or None
+            if deferrable and self.dialect == "mysql":
+                self.warnings.append(f"{what} is DEFERRABLE, which MySQL does not support; it is checked at once")
+                deferrable = None
+            t.append_constraint(sa.ForeignKeyConstraint(
+                list(fk.columns), [ref.c[c] for c in fk.referred_columns],
+                name=self.claim(fk.name, "fk", t), ondelete=ondelete, onupdate=onupdate,
+                deferrable=deferrable, initially="DEFERRED" if deferrable and fk.initially_deferred else None,
+            ))
+
+    def _action(self, action: str | None, what: str) -> str | None:
+        if not action:
+            return None
+        action = " ".join(action.upper().split())
+        if action not in _FK_ACTIONS or (action == "SET DEFAULT" and self.dialect == "mysql"):
+            self.warnings.append(f"{what} has ON DELETE/UPDATE {action}, which this target does not support; "
+                                 f"it was left out")
+            return None
+        return None if action == "NO ACTION" else action
+
+    def indexes(self, table: Table) -> None:
+        t = self.tables[table.name]
+        keys = {tuple(table.pk_columns)} | {tuple(u.columns) for u in table.unique_constraints}
+        seen: set[tuple[tuple[str, ...], bool]] = set()
+        for idx in table.indexes:
+            missing = [c for c in idx.columns if c not in t.c]
+            if not idx.columns or missing:
+                self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} was left out: it is "
+                                     f"on expressions or unknown columns")
+                continue
+            if (idx.unique and tuple(idx.columns) in keys) or (idx.columns, idx.unique) in seen:
+                continue  # the constraint already has this index
+            seen.add((idx.columns, idx.unique))
+            fallback = f"ix_{table.name}_{'_'.join(idx.columns)}"
+            name = self.claim(idx.name, "index", t, fallback=fallback)
+            sa.Index(name, *[t.c[c] for c in idx.columns], unique=idx.unique)
+
+
+def existing_tables(engine: sa.Engine, names: Iterable[str]) -> list[str]:
+    """Which of `names` ("table" or "schema.table") already exist in the target."""
+    insp = sa.inspect(engine)
+    found: list[str] = []
+    cache: dict[str | None, set[str]] = {}
+    for name in names:
+        for schema, table in _candidates(name):
+            if schema not in cache:
+                try:
+                    cache[schema] = set(insp.get_table_names(schema=schema))
+                except sa.exc.SQLAlchemyError:  # no such schema
+                    cache[schema] = set()
+            if table in cache[schema]:
+                found.append(name)
+                break
+    return found
+
+
+def _candidates(name: str) -> list[tuple[str | None, str]]:
+    """A name as a table of the default schema, or as schema.table when it holds a dot."""
+    out: list[tuple[str | None, str]] = [(None, name)]
+    if "." in name:
+        schema, _, table = name.partition(".")
+        out.append((schema, table))
+    return out
+
+
+def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Create every table, constraint, index and enum type of `metadata` on `conn`.
+
+    Refuses when a table already exists rather than skipping it silently.
+    Cyclic foreign keys are added by ALTER TABLE where the dialect allows it.
+    """
+    insp = sa.inspect(conn)
+    taken = [t.fullname for t in metadata.tables.values() if insp.has_table(t.name, schema=t.schema)]
+    if taken:
+        raise TargetNotEmpty(taken)
+    if conn.dialect.name == "postgresql":
+        prep = conn.dialect.identifier_preparer
+        for schema in sorted({t.schema for t in metadata.tables.values() if t.schema}):
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}")
+    metadata.create_all(conn, checkfirst=True)  # checkfirst only matters for enum types now
+
+
+def drop_tables(conn: sa.Connection, names: list[str]) -> None:
+    """Drop those of `names` that exist, children first; cyclic foreign keys are dropped before their tables.
+
+    Works from a reflection of the target, so it drops exactly what is there.
+    A table outside `names` that references one of them makes this fail with
+    a clear message rather than silently losing its foreign key.
+    """
+    insp = sa.inspect(conn)
+    md = sa.MetaData()
+    targets: list[sa.Table] = []
+    for name in names:
+        for schema, table in _candidates(name):
+            try:
+                present = insp.has_table(table, schema=schema)
+            except sa.exc.SQLAlchemyError:
+                present = False
+            if present:
+                targets.append(sa.Table(table, md, schema=schema, autoload_with=conn))
+                break
+    if not targets:
+        return
+    dialect = conn.dialect.name
+    order = sort_tables_and_constraints(targets)
+    cyclic = [fkc for table, fkcs in order if table is None for fkc in fkcs]
+    try:
+        if dialect == "sqlite":
+            # No ALTER TABLE on SQLite; deferring FK checks to commit lets cycles drop in any order.
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        else:
+            for fkc in cyclic:
+                if fkc.name:
+                    conn.execute(sa.schema.DropConstraint(fkc))
+        for table in reversed([t for t, _ in order if t is not None]):
+            conn.execute(sa.schema.DropTable(table))
+    except sa.exc.DBAPIError as exc:
+        raise DbsynthError(f"cannot drop target tables {', '.join(t.fullname for t in targets)}: "
+                           f"{_first_line(exc)}; drop the tables that reference them first") from exc
+    if dialect == "postgresql":
+        _drop_unused_enums(conn, targets)
+
+
+def _drop_unused_enums(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    """Drop the enum types the dropped tables used, unless something else still uses them."""
+    enums: dict[tuple[str | None, str], postgresql.ENUM] = {}
+    for table in tables:
+        for col in table.columns:
+            typ = col.type.item_type if isinstance(col.type, sa.ARRAY) else col.type
+            if isinstance(typ, postgresql.ENUM) and typ.name:
+                enums[(typ.schema, typ.name)] = typ
+    prep = conn.dialect.identifier_preparer
+    for (schema, name), typ in enums.items():
+        qualified = f"{prep.quote_schema(schema)}.{prep.quote(name)}" if schema else prep.quote(name)
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"DROP TYPE IF EXISTS {qualified}")
+        except sa.exc.DBAPIError:
+            pass  # another table still uses it: keep it
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__

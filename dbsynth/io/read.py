@@ -1,0 +1,32 @@
+"""Read source tables into pandas frames, through SQLAlchemy's typed result processing.
+
+Selecting through a reflected Table (not a text query) makes SQLite's text
+timestamps come back as datetimes and its numerics as Decimals, like the
+server engines do, so codecs see one set of Python types whatever the source.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dbsynth.schema.model import Schema, Table
+
+
+def read_table(conn: sa.Connection, table: Table, reflected: sa.Table) -> pd.DataFrame:
+    order = [reflected.c[c] for c in table.pk_columns] or [reflected.c[c.name] for c in table.columns[:1]]
+    result = conn.execute(sa.select(reflected).order_by(*order))
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
+    return frame.astype(object)
+
+
+def read_tables(engine: Engine, schema: Schema) -> dict[str, pd.DataFrame]:
+    metadata = sa.MetaData()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=sa.exc.SAWarning)  # SQLite Decimal notices
+        metadata.reflect(engine, only=list(schema.table_names))
+        with engine.connect() as conn:
+            return {t.name: read_table(conn, t, metadata.tables[t.name]) for t in schema.tables}

@@ -1,0 +1,193 @@
+"""Portable column types -> SQLAlchemy types of one target dialect.
+
+The schema model describes a type in portable terms (a kind plus its bounds);
+here each kind becomes the closest type the target can store without losing
+values. Where the target cannot hold the source's values exactly (an array on
+MySQL, a UUID on SQLite), we still pick a type that keeps the data and return a
+one-line warning so the user learns what changed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
+
+from dbsynth.schema.model import SqlType
+
+MYSQL = ("mysql", "mariadb")
+
+# InnoDB keys hold at most 3072 bytes: 768 utf8mb4 characters. A key on an
+# unbounded text column needs a length; 255 keeps composite keys legal too.
+MYSQL_KEY_TEXT_LENGTH = 255
+# VARCHAR above this many utf8mb4 characters cannot fit a MySQL row (65,535 bytes).
+_MYSQL_MAX_VARCHAR = 16_383
+
+_FIXED_CHAR = re.compile(r"^\s*(N?CHAR|CHARACTER|BPCHAR)\b(?!\s+VARYING)", re.IGNORECASE)
+
+Mapped = tuple[sa.types.TypeEngine, "str | None"]
+
+
+def sa_type(t: SqlType, dialect: str) -> tuple[sa.types.TypeEngine, str | None]:
+    """The type to create on `dialect` for `t`, and a warning when the mapping loses something."""
+    dialect = "mysql" if dialect in MYSQL else dialect
+    mapper = _MAPPERS.get(t.kind, _other)
+    return mapper(t, dialect)
+
+
+def key_safe(t: SqlType, dialect: str) -> tuple[sa.types.TypeEngine, str | None] | None:
+    """A replacement type for a column used in a key or index on MySQL, where TEXT/BLOB cannot be.
+
+    None when the normal mapping already works in a key.
+    """
+    if dialect not in MYSQL:
+        return None
+    if t.kind in ("text", "network", "other") and (t.length is None or t.length > MYSQL_KEY_TEXT_LENGTH * 3):
+        return (sa.String(MYSQL_KEY_TEXT_LENGTH),
+                f"is in a key or index, so it becomes VARCHAR({MYSQL_KEY_TEXT_LENGTH}) on MySQL "
+                f"(TEXT cannot be indexed); longer values will be rejected")
+    if t.kind == "bytes" and (t.length is None or t.length > MYSQL_KEY_TEXT_LENGTH * 3):
+        return (sa.VARBINARY(MYSQL_KEY_TEXT_LENGTH),
+                f"is in a key or index, so it becomes VARBINARY({MYSQL_KEY_TEXT_LENGTH}) on MySQL "
+                f"(BLOB cannot be indexed); longer values will be rejected")
+    return None
+
+
+def _integer(t: SqlType, dialect: str) -> Mapped:
+    size = t.size or 32
+    if dialect == "mysql":
+        cls = {8: mysql.TINYINT, 16: mysql.SMALLINT, 24: mysql.MEDIUMINT, 32: mysql.INTEGER}.get(size, mysql.BIGINT)
+        return cls(unsigned=t.unsigned), None
+    if t.unsigned:
+        # No unsigned types elsewhere: the next wider signed type holds every value.
+        size = {8: 16, 16: 32, 24: 32, 32: 64}.get(size, 128)
+        if size == 128:
+            return sa.Numeric(20, 0), "is BIGINT UNSIGNED, stored as NUMERIC(20, 0) to keep values above 2^63"
+    if size <= 16:
+        return sa.SmallInteger(), None
+    if size <= 32:
+        return sa.Integer(), None
+    return sa.BigInteger(), None
+
+
+def _float(t: SqlType, dialect: str) -> Mapped:
+    single = t.precision is not None and t.precision <= 24
+    if dialect == "mysql":
+        return (mysql.FLOAT() if single else mysql.DOUBLE()), None  # MySQL's REAL means DOUBLE
+    return (sa.REAL() if single else sa.Double()), None
+
+
+def _decimal(t: SqlType, dialect: str) -> Mapped:
+    if dialect == "mysql" and t.precision is None:
+        return (sa.Numeric(65, 30),
+                "is NUMERIC without precision, stored as DECIMAL(65, 30) on MySQL; values with more digits are rounded")
+    typ = sa.Numeric(t.precision, t.scale) if t.precision is not None else sa.Numeric()
+    if dialect == "sqlite":
+        return typ, "is DECIMAL, which SQLite stores as a float: values beyond 15 significant digits lose precision"
+    return typ, None
+
+
+def _boolean(t: SqlType, dialect: str) -> Mapped:
+    return sa.Boolean(), None
+
+
+def _date(t: SqlType, dialect: str) -> Mapped:
+    return sa.Date(), None
+
+
+def _datetime(t: SqlType, dialect: str) -> Mapped:
+    if dialect == "mysql":
+        note = ("has a time zone, which MySQL cannot store: values are written in UTC"
+                if t.timezone else None)
+        return mysql.DATETIME(fsp=6), note  # fsp=6 keeps microseconds
+    if dialect == "sqlite" and t.timezone:
+        return sa.DateTime(timezone=True), "has a time zone, which SQLite cannot store: values are written in UTC"
+    return sa.DateTime(timezone=t.timezone), None
+
+
+def _time(t: SqlType, dialect: str) -> Mapped:
+    if dialect == "mysql":
+        return mysql.TIME(fsp=6), ("has a time zone, which MySQL TIME cannot store" if t.timezone else None)
+    return sa.Time(timezone=t.timezone and dialect == "postgresql"), None
+
+
+def _interval(t: SqlType, dialect: str) -> Mapped:
+    if dialect == "postgresql":
+        return postgresql.INTERVAL(), None
+    extra = " with whole seconds" if dialect == "mysql" else ""
+    return (sa.Interval(),
+            f"is INTERVAL, stored{extra} as a DATETIME offset from 1970-01-01 (SQLAlchemy's Interval emulation)")
+
+
+def _text(t: SqlType, dialect: str) -> Mapped:
+    fixed = bool(t.length) and bool(_FIXED_CHAR.match(t.source_name or ""))
+    if t.length is None or (dialect == "mysql" and t.length > _MYSQL_MAX_VARCHAR):
+        return (mysql.LONGTEXT() if dialect == "mysql" else sa.Text()), None
+    return (sa.CHAR(t.length) if fixed else sa.String(t.length)), None
+
+
+def _bytes(t: SqlType, dialect: str) -> Mapped:
+    if dialect == "mysql":
+        if t.length is not None and t.length <= _MYSQL_MAX_VARCHAR * 4:
+            return sa.VARBINARY(t.length), None
+        return mysql.LONGBLOB(), None
+    return sa.LargeBinary(t.length), None
+
+
+def _json(t: SqlType, dialect: str) -> Mapped:
+    # none_as_null: a missing value is SQL NULL, not the JSON literal 'null'.
+    if dialect == "postgresql":
+        if "JSONB" in (t.source_name or "").upper():
+            return postgresql.JSONB(none_as_null=True), None
+        return postgresql.JSON(none_as_null=True), None
+    return sa.JSON(none_as_null=True), None
+
+
+def _uuid(t: SqlType, dialect: str) -> Mapped:
+    if dialect == "postgresql":
+        return sa.Uuid(), None
+    # Text with dashes is what applications on these databases read and write.
+    return sa.String(36), "is UUID, stored as CHAR(36) text with dashes"
+
+
+def _enum(t: SqlType, dialect: str) -> Mapped:
+    if not t.values:
+        return sa.Text(), "is an enum without labels, created as TEXT"
+    typ = sa.Enum(*t.values, name=t.enum_name, create_constraint=False, native_enum=True)
+    if dialect == "sqlite":
+        return typ, "is an enum, which SQLite stores as VARCHAR without a check on its labels"
+    return typ, None
+
+
+def _array(t: SqlType, dialect: str) -> Mapped:
+    item = t.item or SqlType("text")
+    if dialect == "postgresql":
+        item_type, note = sa_type(item, dialect)
+        if isinstance(item_type, sa.ARRAY) or item.kind == "array":
+            item_type, note = sa.Text(), "is a nested array, created as an array of TEXT"
+        return postgresql.ARRAY(item_type), note
+    return sa.JSON(none_as_null=True), "is an array, stored as a JSON list"
+
+
+def _network(t: SqlType, dialect: str) -> Mapped:
+    name = (t.source_name or "INET").upper()
+    if dialect == "postgresql":
+        for key, typ in (("MACADDR8", postgresql.MACADDR8), ("MACADDR", postgresql.MACADDR),
+                         ("CIDR", postgresql.CIDR)):
+            if key in name:
+                return typ(), None
+        return postgresql.INET(), None
+    return sa.String(50), f"is {name.split('(')[0]}, stored as VARCHAR(50) text"
+
+
+def _other(t: SqlType, dialect: str) -> Mapped:
+    return sa.Text(), f"has type {t.source_name or t.kind!r} with no portable equivalent, created as TEXT"
+
+
+_MAPPERS = {
+    "integer": _integer, "float": _float, "decimal": _decimal, "boolean": _boolean,
+    "date": _date, "datetime": _datetime, "time": _time, "interval": _interval,
+    "text": _text, "bytes": _bytes, "json": _json, "uuid": _uuid, "enum": _enum,
+    "array": _array, "network": _network, "other": _other,
+}

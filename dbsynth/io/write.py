@@ -1,0 +1,70 @@
+"""Write a sampled database into the target: schema, rows, deferred FKs, sequences.
+
+Everything happens in one transaction where the engine has transactional DDL
+(PostgreSQL, SQLite), so a failure leaves the target as it was. MySQL/MariaDB
+commit DDL implicitly: there we drop the tables we created when a load fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
+from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, target_metadata
+from dbsynth.io.load import insert_frame, make_transactional, reset_sequences, update_rows
+from dbsynth.relational.sample import SyntheticDatabase
+from dbsynth.schema.model import Schema
+
+IF_EXISTS = ("refuse", "replace")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    rows: dict[str, int]
+    warnings: tuple[str, ...]
+
+
+def check_target(engine: Engine, schema: Schema, if_exists: str) -> list[str]:
+    """Tables of `schema` already in the target; refuses early unless told to replace."""
+    if if_exists not in IF_EXISTS:
+        raise ConfigError(f"--if-exists must be one of {', '.join(IF_EXISTS)}, not {if_exists!r}")
+    existing = existing_tables(engine, schema.table_names)
+    if existing and if_exists == "refuse":
+        raise TargetNotEmpty(existing)
+    return existing
+
+
+def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], data: SyntheticDatabase,
+                   *, if_exists: str = "refuse",
+                   on_table: Callable[[str, int], None] | None = None) -> WriteResult:
+    existing = check_target(engine, schema, if_exists)
+    dialect = engine.dialect.name
+    metadata, warnings = target_metadata(schema, dialect, same_dialect=(dialect == schema.dialect))
+    make_transactional(engine)
+    transactional_ddl = dialect in ("postgresql", "sqlite")
+    rows: dict[str, int] = {}
+    created = False
+    try:
+        with engine.begin() as conn:
+            if existing:
+                drop_tables(conn, existing)
+            create_schema(conn, metadata)
+            created = True
+            for name in load_order:
+                rows[name] = insert_frame(conn, metadata.tables[name], data.tables[name])
+                if on_table:
+                    on_table(name, rows[name])
+            for name, keys, columns, values in data.updates:
+                update_rows(conn, metadata.tables[name], values, keys, columns)
+            reset_sequences(conn, metadata)
+    except sa.exc.SQLAlchemyError as exc:
+        if created and not transactional_ddl:
+            with engine.begin() as conn:
+                drop_tables(conn, list(schema.table_names))
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DbsynthError(f"writing the target failed and was rolled back: {detail}") from exc
+    return WriteResult(rows, tuple(warnings))

@@ -1,0 +1,1 @@
+"""Multi-table synthesis: plans, fitting with child counts, sampling parents first."""

@@ -1,0 +1,153 @@
+"""Fit one generator per table, parents first, with child counts and parent conditioning.
+
+For every FK edge parent -> child, the parent's training frame gets a column
+holding each parent row's number of children, so the parent's model learns
+"customers of this kind place this many invoices" jointly with the rest. A
+child's model gets a few of its primary parent's columns (chosen by mutual
+information) as conditioning columns, which are evidence at sampling time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import numpy as np
+import pandas as pd
+
+from dbsynth.codecs import Codec
+from dbsynth.codecs.categorical import CategoricalCodec
+from dbsynth.codecs.choose import choose_codec
+from dbsynth.codecs.numeric import NumericCodec
+from dbsynth.graph import FkRef
+from dbsynth.models import Generator, create
+from dbsynth.relational.plan import TablePlan
+from dbsynth.schema.model import Schema
+
+MAX_CONDITIONS = 3
+MIN_CONDITION_MI = 0.01   # nats; below this a parent column tells the child nothing
+
+
+def count_column(ref: FkRef) -> str:
+    return f"#children:{ref.table}.{ref.index}"
+
+
+def null_flag_column(ref: FkRef) -> str:
+    return f"#null:{ref.index}"
+
+
+@dataclass
+class FittedTable:
+    plan: TablePlan
+    source_rows: int
+    codecs: dict[str, Codec] = field(default_factory=dict)      # state column -> codec
+    conditions: list[str] = field(default_factory=list)         # parent state columns used as evidence
+    condition_cards: list[int] = field(default_factory=list)    # their cardinalities (+1: "no parent")
+    generator: Generator | None = None
+    primary_null_share: float = 0.0
+    deferred_null_share: dict[FkRef, float] = field(default_factory=dict)
+    child_totals: dict[FkRef, int] = field(default_factory=dict)  # source children per edge
+
+    @property
+    def state_columns(self) -> list[str]:
+        return list(self.codecs)
+
+
+def parent_row_index(child: pd.DataFrame, parent: pd.DataFrame, fk_cols: tuple[str, ...],
+                     ref_cols: tuple[str, ...]) -> np.ndarray:
+    """For each child row, the position of its parent row (-1 where the FK is NULL or dangling)."""
+    keys = parent[list(ref_cols)].copy()
+    keys.columns = list(fk_cols)
+    keys["__row"] = np.arange(len(parent))
+    probe = child[list(fk_cols)].copy()
+    for c in fk_cols:  # join on text so int/Decimal/str spellings of a key agree
+        keys[c] = keys[c].astype(str)
+        probe[c] = probe[c].where(probe[c].notna(), None).astype(object).map(lambda v: None if v is None else str(v))
+    merged = probe.merge(keys, on=list(fk_cols), how="left")
+    return merged["__row"].fillna(-1).to_numpy(dtype=np.int64)
+
+
+def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
+              fitted: dict[str, FittedTable], source_states: dict[str, dict[str, np.ndarray]],
+              model: str, rng: np.random.Generator) -> tuple[FittedTable, dict[str, np.ndarray]]:
+    """Fit `plan.name`; returns the fitted table and its source rows' states (for its children)."""
+    table = schema.table(plan.name)
+    frame = frames[plan.name]
+    result = FittedTable(plan=plan, source_rows=len(frame))
+    for col in plan.modelled:
+        result.codecs[col] = choose_codec(plan.name, table.column(col), frame[col], plan.pii.get(col))
+    for ref in plan.child_edges:
+        counts = _child_counts(schema, ref, frame, frames)
+        result.child_totals[ref] = int(counts.sum())
+        result.codecs[count_column(ref)] = NumericCodec.fit(pd.Series(counts), "integer")
+    for ref in plan.secondary:
+        cols = list(ref.fk(schema).columns)
+        isnull = frame[cols].isna().any(axis=1)
+        if isnull.any():
+            result.codecs[null_flag_column(ref)] = CategoricalCodec.fit(isnull, min_count=1)
+    states = {name: codec.encode(_column_values(name, frame, schema, plan, frames))
+              for name, codec in result.codecs.items()}
+
+    for ref in plan.deferred:
+        cols = list(ref.fk(schema).columns)
+        result.deferred_null_share[ref] = float(frame[cols].isna().any(axis=1).mean()) if len(frame) else 0.0
+
+    evidence = np.empty((len(frame), 0), dtype=np.int64)
+    if plan.primary is not None:
+        fk = plan.primary.fk(schema)
+        rows = parent_row_index(frame, frames[fk.referred_table], fk.columns, fk.referred_columns)
+        result.primary_null_share = float((rows < 0).mean()) if len(rows) else 0.0
+        parent_fit = fitted[fk.referred_table]
+        candidates = {
+            name: np.where(rows >= 0, source_states[fk.referred_table][name][np.maximum(rows, 0)],
+                           parent_fit.codecs[name].n_states)
+            for name in parent_fit.state_columns
+        }
+        cards = {name: parent_fit.codecs[name].n_states + 1 for name in candidates}
+        result.conditions = _choose_conditions(candidates, cards, states,
+                                               {n: c.n_states for n, c in result.codecs.items()})
+        result.condition_cards = [cards[c] for c in result.conditions]
+        if result.conditions:
+            evidence = np.column_stack([candidates[c] for c in result.conditions])
+
+    if len(frame) and result.codecs:
+        data = np.column_stack([evidence] + [states[c] for c in result.codecs])
+        generator = create(model)
+        generator.fit(data, result.condition_cards + [c.n_states for c in result.codecs.values()],
+                      len(result.conditions), rng)
+        result.generator = generator
+    return result, states
+
+
+def _column_values(name: str, frame: pd.DataFrame, schema: Schema, plan: TablePlan,
+                   frames: dict[str, pd.DataFrame]) -> pd.Series:
+    if name.startswith("#children:"):
+        ref = next(r for r in plan.child_edges if count_column(r) == name)
+        return pd.Series(_child_counts(schema, ref, frame, frames))
+    if name.startswith("#null:"):
+        ref = next(r for r in plan.secondary if null_flag_column(r) == name)
+        return frame[list(ref.fk(schema).columns)].isna().any(axis=1)
+    return frame[name]
+
+
+def _child_counts(schema: Schema, ref: FkRef, parent: pd.DataFrame,
+                  frames: dict[str, pd.DataFrame]) -> np.ndarray:
+    fk = ref.fk(schema)
+    rows = parent_row_index(frames[ref.table], parent, fk.columns, fk.referred_columns)
+    return np.bincount(rows[rows >= 0], minlength=len(parent)).astype(np.int64)
+
+
+def _choose_conditions(candidates: dict[str, np.ndarray], cards: dict[str, int],
+                       own: dict[str, np.ndarray], own_cards: dict[str, int]) -> list[str]:
+    """The parent columns that tell most about any of the child's own columns."""
+    from dbsynth.models.bayesnet import mutual_information
+
+    scores: list[tuple[float, str]] = []
+    for name, values in candidates.items():
+        if cards[name] <= 2 and len(np.unique(values)) <= 1:
+            continue
+        best = 0.0
+        for col, states in own.items():
+            data = np.column_stack([values, states])
+            best = max(best, mutual_information(data, 1, [0], [cards[name], own_cards[col]]))
+        scores.append((best, name))
+    scores.sort(key=lambda s: (-s[0], s[1]))
+    return [name for score, name in scores[:MAX_CONDITIONS] if score >= MIN_CONDITION_MI]

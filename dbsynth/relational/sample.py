@@ -1,0 +1,214 @@
+"""Sample a whole database: parents first, children from the parents' sampled child counts.
+
+Each table is drawn once its parents exist. A child's rows are laid out per
+synthetic parent row (as many as that parent's sampled count for the edge),
+its model is given the parent's states as evidence, and its FK columns are
+copied from the parent row: every child row hangs off a synthetic parent by
+construction. Randomness is per table (seed, table name), so output is
+identical run to run for the same seed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from dbsynth.graph import FkRef, LoadOrder
+from dbsynth.relational.deferred import fill_cross_reference, fill_self_reference, require_update_key
+from dbsynth.relational.fit import FittedTable, count_column, null_flag_column
+from dbsynth.relational.keys import degree_weighted_parents, generate_keys, running_index
+from dbsynth.relational.unique import enforce_unique
+from dbsynth.schema.model import Schema
+
+
+@dataclass
+class SyntheticTable:
+    frame: pd.DataFrame
+    states: dict[str, np.ndarray]
+    counts: dict[FkRef, np.ndarray] = field(default_factory=dict)   # child counts per row, per edge
+
+
+@dataclass
+class SyntheticDatabase:
+    tables: dict[str, pd.DataFrame]
+    updates: list[tuple[str, tuple[str, ...], tuple[str, ...], pd.DataFrame]]  # table, keys, cols, rows
+
+
+def table_rng(seed: int, table: str, stream: str = "") -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(f"{table}\0{stream}".encode())])
+
+
+def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], *,
+                    scale: float, seed: int,
+                    on_table: Callable[[str, int], None] | None = None) -> SyntheticDatabase:
+    synthetic: dict[str, SyntheticTable] = {}
+    for name in order.tables:
+        synthetic[name] = sample_table(schema, fitted[name], synthetic, scale=scale, rng=table_rng(seed, name))
+        if on_table:
+            on_table(name, len(synthetic[name].frame))
+    updates = _deferred_updates(schema, fitted, synthetic, seed)
+    return SyntheticDatabase({n: s.frame for n, s in synthetic.items()}, updates)
+
+
+def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, SyntheticTable], *,
+                 scale: float, rng: np.random.Generator) -> SyntheticTable:
+    plan, table = fit.plan, schema.table(fit.plan.name)
+    parent_rows = np.empty(0, dtype=np.int64)
+    evidence = None
+    if plan.primary is None:
+        n = int(round(fit.source_rows * scale))
+    else:
+        fk = plan.primary.fk(schema)
+        parent = synthetic[fk.referred_table]
+        counts = parent.counts.get(plan.primary, np.zeros(len(parent.frame), dtype=np.int64))
+        linked = np.repeat(np.arange(len(parent.frame)), counts)
+        n_null = _null_rows(fit, linked.size, scale)
+        parent_rows = np.concatenate([linked, np.full(n_null, -1, dtype=np.int64)])
+        n = parent_rows.size
+        if fit.conditions:
+            evidence = np.column_stack([
+                np.where(parent_rows >= 0, parent.states[c][np.maximum(parent_rows, 0)], card - 1)
+                for c, card in zip(fit.conditions, fit.condition_cards)
+            ]) if n else np.empty((0, len(fit.conditions)), dtype=np.int64)
+
+    states: dict[str, np.ndarray] = {}
+    if fit.generator is not None and n:
+        matrix = fit.generator.sample(n, rng, evidence)
+        states = {c: matrix[:, len(fit.conditions) + j] for j, c in enumerate(fit.codecs)}
+    else:
+        states = {c: np.zeros(n, dtype=np.int64) for c in fit.codecs}
+
+    columns: dict[str, pd.Series] = {}
+    for col in plan.modelled:
+        columns[col] = fit.codecs[col].decode(states[col], rng).reset_index(drop=True)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
+    counts = {ref: _rescaled_counts(fit.codecs[count_column(ref)].decode(states[count_column(ref)], rng)
+                                    .fillna(0).to_numpy(dtype=np.int64),
+                                    fit.child_totals.get(ref, 0) * n / max(fit.source_rows, 1))
+              for ref in plan.child_edges}
+
+    if plan.primary is not None:
+        fk = plan.primary.fk(schema)
+        _assign_fk(frame, fk.columns, fk.referred_columns, synthetic[fk.referred_table].frame, parent_rows)
+    redraws = {}
+    for ref in plan.secondary:
+        redraws[ref.fk(schema).columns] = _secondary_assigner(schema, ref, fit, frame, states, synthetic, rng)
+        redraws[ref.fk(schema).columns](np.arange(n))
+    for col in plan.key_columns:
+        frame[col] = generate_keys(table.column(col), n, rng)
+    for col in plan.running_index:
+        frame[col] = running_index(parent_rows)
+    for ref in plan.deferred:
+        for col in ref.fk(schema).columns:
+            frame[col] = pd.Series([None] * n, dtype=object)
+
+    skip = {plan.key_columns} if plan.key_columns else set()
+    if plan.primary is not None and plan.running_index:
+        skip.add(tuple(c for c in table.pk_columns))
+    keep = enforce_unique(frame, table, skip, redraws, rng)
+    ordered = [c for c in table.column_names if c in frame.columns]
+    frame = frame.loc[keep, ordered].reset_index(drop=True)
+    states = {c: s[keep] for c, s in states.items()}
+    counts = {r: c[keep] for r, c in counts.items()}
+    _cap_unique_fk_counts(schema, counts)
+    return SyntheticTable(frame, states, counts)
+
+
+def _rescaled_counts(counts: np.ndarray, expected_total: float) -> np.ndarray:
+    """Counts scaled so they add up to the expected number of children.
+
+    With few parents (8 employees, 59 customers) independent draws make the
+    child table's size swing widely; rescaling keeps each parent's relative
+    share (and so the learned correlation) while the total follows --scale.
+    """
+    counts = np.maximum(counts, 0)
+    total, target = counts.sum(), int(round(expected_total))
+    if total == 0 or counts.size == 0 or total == target:
+        return counts
+    exact = counts * (target / total)
+    out = np.floor(exact).astype(np.int64)
+    short = target - out.sum()
+    if short > 0:  # largest remainders get the missing units
+        out[np.argsort(-(exact - out), kind="stable")[:short]] += 1
+    return out
+
+
+def _null_rows(fit: FittedTable, linked: int, scale: float) -> int:
+    share = fit.primary_null_share
+    if share <= 0:
+        return 0
+    if share >= 1:
+        return int(round(fit.source_rows * scale))
+    return int(round(linked * share / (1 - share)))
+
+
+def _assign_fk(frame: pd.DataFrame, fk_cols: tuple[str, ...], ref_cols: tuple[str, ...],
+               parent: pd.DataFrame, rows: np.ndarray) -> None:
+    referred = parent[list(ref_cols)].to_numpy(dtype=object) if len(parent) else np.empty((0, len(ref_cols)))
+    for j, col in enumerate(fk_cols):
+        values = np.full(rows.size, None, dtype=object)
+        has = rows >= 0
+        values[has] = referred[rows[has], j]
+        frame[col] = values
+
+
+def _secondary_assigner(schema: Schema, ref: FkRef, fit: FittedTable, frame: pd.DataFrame,
+                        states: dict[str, np.ndarray], synthetic: dict[str, SyntheticTable],
+                        rng: np.random.Generator) -> Callable[[np.ndarray], None]:
+    fk = ref.fk(schema)
+    parent = synthetic[fk.referred_table]
+    degrees = parent.counts.get(ref, np.ones(len(parent.frame), dtype=np.int64))
+    flag = null_flag_column(ref)
+    is_null = np.zeros(len(frame), dtype=bool)
+    if flag in fit.codecs and flag in states:
+        decoded = fit.codecs[flag].decode(states[flag], rng)
+        is_null = decoded.fillna(False).astype(bool).to_numpy()
+    if len(parent.frame) == 0:
+        is_null[:] = True
+    referred = parent.frame[list(fk.referred_columns)].to_numpy(dtype=object)
+
+    def assign(rows: np.ndarray) -> None:
+        picks = degree_weighted_parents(rows.size, degrees, rng) if rows.size else rows
+        for j, col in enumerate(fk.columns):
+            if col not in frame.columns:
+                frame[col] = pd.Series([None] * len(frame), dtype=object)
+            values = frame[col].to_numpy(dtype=object).copy()
+            values[rows] = referred[picks, j] if picks.size else None
+            values[rows[is_null[rows]]] = None
+            frame[col] = values
+
+    return assign
+
+
+def _cap_unique_fk_counts(schema: Schema, counts: dict[FkRef, np.ndarray]) -> None:
+    """A parent referenced through a UNIQUE FK (one-to-one) has at most one child."""
+    for ref, c in counts.items():
+        child = schema.table(ref.table)
+        if ref.fk(schema).columns in child.unique_column_sets():
+            np.minimum(c, 1, out=c)
+
+
+def _deferred_updates(schema: Schema, fitted: dict[str, FittedTable],
+                      synthetic: dict[str, SyntheticTable], seed: int):  # type: ignore[no-untyped-def]
+    updates = []
+    for name, fit in fitted.items():
+        table = schema.table(name)
+        for ref in fit.plan.deferred:
+            fk = ref.fk(schema)
+            frame = synthetic[name].frame
+            rng = table_rng(seed, name, f"deferred{ref.index}")
+            nullable = all(table.column(c).nullable for c in fk.columns)
+            share = fit.deferred_null_share.get(ref, 0.0)
+            if fk.referred_table == name:
+                values = fill_self_reference(frame, fk, share, nullable, rng)
+            else:
+                values = fill_cross_reference(len(frame), fk, synthetic[fk.referred_table].frame, share, rng)
+            key = require_update_key(table)
+            rows = pd.concat([frame[list(key)].reset_index(drop=True), values], axis=1)
+            rows = rows[values.notna().all(axis=1).to_numpy()]
+            updates.append((name, key, fk.columns, rows.reset_index(drop=True)))
+    return updates

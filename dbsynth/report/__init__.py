@@ -1,0 +1,1 @@
+"""Evaluation of a synthetic copy: integrity now; quality and privacy build on it."""

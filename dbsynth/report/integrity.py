@@ -1,0 +1,50 @@
+"""Integrity of a database, measured by SQL in the database itself.
+
+Counted where the data lives (not in pandas) so the figures are what an
+application would see: orphan foreign keys and duplicated unique keys.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dbsynth.schema.model import Schema
+
+
+def orphan_counts(engine: Engine, schema: Schema) -> dict[str, int]:
+    """Rows whose non-NULL foreign key points at no parent row, per 'table.fk_columns'."""
+    out: dict[str, int] = {}
+    metadata = sa.MetaData()
+    metadata.reflect(engine, only=list(schema.table_names))
+    with engine.connect() as conn:
+        for table in schema.tables:
+            child = metadata.tables[table.name].alias("c")
+            for fk in table.foreign_keys:
+                parent = metadata.tables[fk.referred_table].alias("p")
+                join_on = sa.and_(*(child.c[c] == parent.c[r] for c, r in zip(fk.columns, fk.referred_columns)))
+                query = (
+                    sa.select(sa.func.count())
+                    .select_from(child.outerjoin(parent, join_on))
+                    .where(sa.and_(*(child.c[c].is_not(None) for c in fk.columns)))
+                    .where(parent.c[fk.referred_columns[0]].is_(None))
+                )
+                out[f"{table.name}.{','.join(fk.columns)}"] = int(conn.execute(query).scalar_one())
+    return out
+
+
+def duplicate_key_counts(engine: Engine, schema: Schema) -> dict[str, int]:
+    """Extra rows sharing a value of a PRIMARY KEY / UNIQUE column set (NULLs excluded)."""
+    out: dict[str, int] = {}
+    metadata = sa.MetaData()
+    metadata.reflect(engine, only=list(schema.table_names))
+    with engine.connect() as conn:
+        for table in schema.tables:
+            t = metadata.tables[table.name]
+            for cols in table.unique_column_sets():
+                keyed = sa.select(*(t.c[c] for c in cols)).where(sa.and_(*(t.c[c].is_not(None) for c in cols)))
+                total = conn.execute(sa.select(sa.func.count()).select_from(keyed.subquery())).scalar_one()
+                distinct = conn.execute(
+                    sa.select(sa.func.count()).select_from(keyed.distinct().subquery())).scalar_one()
+                out[f"{table.name}({','.join(cols)})"] = int(total) - int(distinct)
+    return out

@@ -1,0 +1,59 @@
+"""Differences between two schema models, as readable one-line texts.
+
+Constraint names and row counts are ignored (engines name things their own
+way); tables, columns, types, nullability, keys, uniques and indexes are not.
+Types are compared by their portable kind and bounds, and by their spelling
+when both schemas come from the same dialect.
+"""
+
+from __future__ import annotations
+
+from dbsynth.schema.model import Column, Schema, Table
+
+
+def schema_differences(source: Schema, target: Schema) -> list[str]:
+    diffs: list[str] = []
+    src, dst = set(source.table_names), set(target.table_names)
+    diffs += [f"table {t} missing in target" for t in sorted(src - dst)]
+    diffs += [f"table {t} only in target" for t in sorted(dst - src)]
+    same_dialect = source.dialect == target.dialect
+    for name in sorted(src & dst):
+        diffs += _table_differences(source.table(name), target.table(name), same_dialect)
+    return diffs
+
+
+def _table_differences(a: Table, b: Table, same_dialect: bool) -> list[str]:
+    diffs: list[str] = []
+    if a.column_names != b.column_names:
+        diffs.append(f"{a.name}: columns {list(a.column_names)} != {list(b.column_names)}")
+    for col in a.columns:
+        if col.name in b.column_names:
+            diffs += [f"{a.name}.{col.name}: {d}" for d in _column_differences(col, b.column(col.name), same_dialect)]
+    if a.pk_columns != b.pk_columns:
+        diffs.append(f"{a.name}: primary key {a.pk_columns} != {b.pk_columns}")
+    fks_a = sorted((fk.columns, fk.referred_table, fk.referred_columns) for fk in a.foreign_keys)
+    fks_b = sorted((fk.columns, fk.referred_table, fk.referred_columns) for fk in b.foreign_keys)
+    if fks_a != fks_b:
+        diffs.append(f"{a.name}: foreign keys {fks_a} != {fks_b}")
+    uniq_a, uniq_b = sorted(a.unique_column_sets()), sorted(b.unique_column_sets())
+    if uniq_a != uniq_b:
+        diffs.append(f"{a.name}: unique sets {uniq_a} != {uniq_b}")
+    idx_a = sorted((i.columns, i.unique) for i in a.indexes)
+    idx_b = sorted((i.columns, i.unique) for i in b.indexes)
+    if idx_a != idx_b:
+        diffs.append(f"{a.name}: indexes {idx_a} != {idx_b}")
+    return diffs
+
+
+def _column_differences(a: Column, b: Column, same_dialect: bool) -> list[str]:
+    diffs = []
+    ta, tb = a.type, b.type
+    bounds_a = (ta.kind, ta.length, ta.precision if ta.kind == "decimal" else None, ta.scale, ta.size)
+    bounds_b = (tb.kind, tb.length, tb.precision if tb.kind == "decimal" else None, tb.scale, tb.size)
+    if bounds_a != bounds_b or (same_dialect and ta.source_name != tb.source_name):
+        diffs.append(f"type {ta.source_name or ta.kind} != {tb.source_name or tb.kind}")
+    if a.nullable != b.nullable:
+        diffs.append(f"nullable {a.nullable} != {b.nullable}")
+    if a.autoincrement != b.autoincrement:
+        diffs.append(f"autoincrement {a.autoincrement} != {b.autoincrement}")
+    return diffs

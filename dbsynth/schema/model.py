@@ -1,0 +1,211 @@
+"""The plain, typed schema model every stage after introspection works on.
+
+Frozen dataclasses, no SQLAlchemy objects: a schema can be written to JSON,
+stored beside a trained model and read back without touching a database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TypeKind = Literal[
+    "integer", "float", "decimal", "boolean", "date", "datetime", "time", "interval",
+    "text", "bytes", "json", "uuid", "enum", "array", "network", "other",
+]
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """A column type in portable terms: a kind plus the parameters that bound its values."""
+
+    kind: TypeKind
+    source_name: str = ""          # the source dialect's spelling, e.g. "VARCHAR(40)"
+    length: int | None = None      # text/bytes maximum length
+    precision: int | None = None   # decimal precision or float bits
+    scale: int | None = None       # decimal scale
+    size: int | None = None        # integer storage bits: 16, 32, 64 (8 for tinyint)
+    unsigned: bool = False
+    timezone: bool = False
+    enum_name: str | None = None
+    values: tuple[str, ...] = ()   # enum labels
+    item: SqlType | None = None    # array element type
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An identity column (SQL standard GENERATED ... AS IDENTITY)."""
+
+    always: bool = False
+    start: int = 1
+    increment: int = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: SqlType
+    nullable: bool = True
+    default: str | None = None     # server default as SQL text of the source dialect
+    autoincrement: bool = False    # serial / AUTO_INCREMENT / INTEGER PRIMARY KEY
+    identity: Identity | None = None
+    computed: str | None = None    # generated column expression; never inserted into
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    columns: tuple[str, ...]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """columns of this table -> referred_columns of referred_table (composite allowed)."""
+
+    columns: tuple[str, ...]
+    referred_table: str
+    referred_columns: tuple[str, ...]
+    name: str | None = None
+    referred_schema: str | None = None
+    on_delete: str | None = None
+    on_update: str | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
+
+
+@dataclass(frozen=True)
+class UniqueConstraint:
+    columns: tuple[str, ...]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckConstraint:
+    sqltext: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    columns: tuple[str, ...]
+    name: str | None = None
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: PrimaryKey | None = None
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    unique_constraints: tuple[UniqueConstraint, ...] = ()
+    check_constraints: tuple[CheckConstraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    row_count: int = 0
+    schema: str | None = None
+    comment: str | None = None
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name}.{name}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def pk_columns(self) -> tuple[str, ...]:
+        return self.primary_key.columns if self.primary_key else ()
+
+    @property
+    def fk_columns(self) -> frozenset[str]:
+        return frozenset(c for fk in self.foreign_keys for c in fk.columns)
+
+    def unique_column_sets(self) -> list[tuple[str, ...]]:
+        """Every set of columns whose values must be unique together (PK, UNIQUE, unique index)."""
+        sets: list[tuple[str, ...]] = []
+        if self.primary_key:
+            sets.append(self.primary_key.columns)
+        sets += [u.columns for u in self.unique_constraints]
+        sets += [i.columns for i in self.indexes if i.unique]
+        out: list[tuple[str, ...]] = []
+        for s in sets:
+            if s and s not in out:
+                out.append(s)
+        return out
+
+
+@dataclass(frozen=True)
+class Schema:
+    tables: tuple[Table, ...]
+    dialect: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def table(self, name: str) -> Table:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, default=str)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        return Schema(
+            tables=tuple(_table_from_dict(t) for t in data["tables"]),
+            dialect=data.get("dialect", ""),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        return cls.from_dict(json.loads(text))
+
+
+def _type_from_dict(d: dict[str, Any]) -> SqlType:
+    d = dict(d)
+    d["values"] = tuple(d.get("values", ()))
+    d["item"] = _type_from_dict(d["item"]) if d.get("item") else None
+    return SqlType(**d)
+
+
+def _table_from_dict(d: dict[str, Any]) -> Table:
+    cols = tuple(
+        Column(**{**c, "type": _type_from_dict(c["type"]),
+                  "identity": Identity(**c["identity"]) if c.get("identity") else None})
+        for c in d["columns"]
+    )
+    pk = d.get("primary_key")
+    return Table(
+        name=d["name"],
+        columns=cols,
+        primary_key=PrimaryKey(tuple(pk["columns"]), pk.get("name")) if pk else None,
+        foreign_keys=tuple(
+            ForeignKey(**{**fk, "columns": tuple(fk["columns"]),
+                          "referred_columns": tuple(fk["referred_columns"])})
+            for fk in d.get("foreign_keys", ())
+        ),
+        unique_constraints=tuple(
+            UniqueConstraint(tuple(u["columns"]), u.get("name")) for u in d.get("unique_constraints", ())
+        ),
+        check_constraints=tuple(CheckConstraint(**c) for c in d.get("check_constraints", ())),
+        indexes=tuple(
+            Index(tuple(i["columns"]), i.get("name"), i.get("unique", False)) for i in d.get("indexes", ())
+        ),
+        row_count=d.get("row_count", 0),
+        schema=d.get("schema"),
+        comment=d.get("comment"),
+    )

@@ -1,0 +1,66 @@
+"""SQLAlchemy (reflected, dialect-specific) types -> portable SqlType.
+
+One place decides what *kind* of values a column holds; codecs and the writer
+both key off that kind, so adding a type is a change here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
+
+from dbsynth.schema.model import SqlType
+
+_INT_SIZES: list[tuple[type, int]] = [
+    (mysql.TINYINT, 8), (sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32),
+]
+
+
+def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
+    """The SqlType of a reflected column type."""
+    source_name = _compile(t, dialect)
+    if isinstance(t, postgresql.ARRAY) or isinstance(t, sa.ARRAY):
+        return SqlType("array", source_name, item=classify(t.item_type, dialect))
+    if isinstance(t, mysql.TINYINT) and getattr(t, "display_width", None) == 1:
+        return SqlType("boolean", source_name)
+    if isinstance(t, sa.Boolean):
+        return SqlType("boolean", source_name)
+    if isinstance(t, sa.Enum):
+        return SqlType("enum", source_name, enum_name=t.name, values=tuple(t.enums))
+    if isinstance(t, mysql.SET):
+        return SqlType("array", source_name, values=tuple(t.values), item=SqlType("text"))
+    if isinstance(t, sa.Integer):
+        size = next((bits for cls, bits in _INT_SIZES if isinstance(t, cls)), 32)
+        return SqlType("integer", source_name, size=size, unsigned=bool(getattr(t, "unsigned", False)))
+    if isinstance(t, sa.Numeric) and not isinstance(t, sa.Float):
+        if t.scale == 0 and t.precision is not None and t.precision <= 18:
+            return SqlType("decimal", source_name, precision=t.precision, scale=0)
+        return SqlType("decimal", source_name, precision=t.precision, scale=t.scale)
+    if isinstance(t, sa.Float):
+        return SqlType("float", source_name, precision=t.precision or 53)
+    if isinstance(t, sa.DateTime):
+        return SqlType("datetime", source_name, timezone=bool(t.timezone))
+    if isinstance(t, sa.Date):
+        return SqlType("date", source_name)
+    if isinstance(t, sa.Time):
+        return SqlType("time", source_name, timezone=bool(getattr(t, "timezone", False)))
+    if isinstance(t, sa.Interval) or isinstance(t, postgresql.INTERVAL):
+        return SqlType("interval", source_name)
+    if isinstance(t, sa.JSON):
+        return SqlType("json", source_name)
+    if isinstance(t, sa.Uuid) or isinstance(t, postgresql.UUID):
+        return SqlType("uuid", source_name)
+    if isinstance(t, (postgresql.INET, postgresql.CIDR, postgresql.MACADDR)):
+        return SqlType("network", source_name)
+    if isinstance(t, (sa.LargeBinary, sa.types._Binary)):
+        return SqlType("bytes", source_name, length=getattr(t, "length", None))
+    if isinstance(t, sa.String):
+        return SqlType("text", source_name, length=t.length)
+    return SqlType("other", source_name)
+
+
+def _compile(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:
+    try:
+        return t.compile(dialect=dialect)
+    except Exception:  # NullType and exotic types cannot always be compiled
+        return type(t).__name__.upper()

@@ -1,0 +1,59 @@
+"""Reading databases back in tests: rows, checksums, schemas."""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from dbsynth.io.engines import open_source, parse_url
+from dbsynth.schema.introspect import introspect
+from dbsynth.schema.model import Schema
+
+
+def schema_of(url: str) -> Schema:
+    engine = open_source(parse_url(url))
+    try:
+        return introspect(engine)
+    finally:
+        engine.dispose()
+
+
+def rows_of(url: str, table: str, columns: list[str] | None = None) -> list[tuple]:
+    """All rows of a table as tuples of normalised values, sorted."""
+    engine = open_source(parse_url(url))
+    try:
+        metadata = sa.MetaData()
+        t = sa.Table(table, metadata, autoload_with=engine)
+        cols = [t.c[c] for c in columns] if columns else list(t.c)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(*cols)).fetchall()
+        return sorted((tuple(_norm(v) for v in r) for r in rows), key=repr)
+    finally:
+        engine.dispose()
+
+
+def _norm(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return round(value, 6)
+    try:
+        from decimal import Decimal
+
+        if isinstance(value, Decimal):
+            return round(float(value), 6)
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value) if not isinstance(value, (int, str)) else value
+
+
+def database_checksum(url: str) -> str:
+    """One hash over every table's sorted rows: equal before and after means untouched."""
+    schema = schema_of(url)
+    digest = hashlib.sha256()
+    for table in schema.tables:
+        digest.update(table.name.encode())
+        for row in rows_of(url, table.name):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
