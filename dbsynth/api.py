@@ -21,7 +21,7 @@ from dbsynth.relational.fit import FittedTable, fit_table
 from dbsynth.relational.plan import TablePlan, plan_tables
 from dbsynth.relational.sample import sample_database, table_rng
 from dbsynth.schema.introspect import introspect
-from dbsynth.schema.model import Schema
+from dbsynth.schema.model import Schema, Table
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,14 @@ class Inspection:
     schema: Schema
     order: LoadOrder
     plans: dict[str, TablePlan]
+
+    def require_table(self, name: str) -> Table:
+        """The named table, or a ConfigError listing the tables there are."""
+        try:
+            return self.schema.table(name)
+        except KeyError:
+            known = ", ".join(self.schema.table_names)
+            raise ConfigError(f"table {name!r} is not in the source; its tables are: {known}") from None
 
 
 @dataclass

@@ -18,7 +18,7 @@ from rich.console import Console
 from dbsynth import __version__
 from dbsynth.api import clone as clone_database
 from dbsynth.api import inspect as inspect_database
-from dbsynth.cli_render import RichProgress, render_inspection
+from dbsynth.cli_render import RichProgress, render_inspection, render_table
 from dbsynth.errors import DbsynthError
 from dbsynth.inspection import inspection_to_dict
 
@@ -52,10 +52,14 @@ def main(
 def inspect(
     source: str = typer.Argument(..., metavar="SOURCE_URL", help="SQLAlchemy URL or SQLite file path."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    table: Optional[str] = typer.Option(None, "--table", help="Show one table's columns: type and what dbsynth does with each."),
 ) -> None:
     """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
     result = _run(lambda: inspect_database(source))
-    if as_json:
+    if table is not None:
+        _run(lambda: result.require_table(table))
+        render_table(Console(highlight=False), result, table)
+    elif as_json:
         typer.echo(json.dumps(inspection_to_dict(result), indent=2, default=str))
     else:
         render_inspection(Console(highlight=False), result)

@@ -8,6 +8,7 @@ from rich.table import Table as RichTable
 from rich.tree import Tree
 
 from dbsynth.api import Inspection
+from dbsynth.inspection import column_role
 
 
 class RichProgress:
@@ -56,7 +57,7 @@ def render_inspection(console: Console, inspection: Inspection) -> None:
             mark = " (filled after insert)" if inspection.order.is_deferred(name, j) else ""
             fks.append(f"{', '.join(fk.columns)} -> {fk.referred_table}{mark}")
         plan = inspection.plans[name]
-        pii = ", ".join(f"{c}:{m.provider}" for c, m in plan.pii.items())
+        pii = ", ".join(plan.pii)
         grid.add_row(str(i), name, f"{t.row_count:,}", ", ".join(t.pk_columns) or "-",
                      "\n".join(fks) or "-", pii or "-")
     console.print(grid)
@@ -98,3 +99,16 @@ def _fk_tree(inspection: Inspection) -> Tree:
             root = tree.add(f"{name}" + (" [dim](self-reference)[/]" if self_ref else ""))
             add(root, name, {name})
     return tree
+
+
+def render_table(console: Console, inspection: Inspection, name: str) -> None:
+    """One table's columns: type, nullability and what dbsynth will do with each."""
+    t = inspection.schema.table(name)
+    console.print(f"[bold]{name}[/]: {t.row_count:,} rows, primary key ({', '.join(t.pk_columns) or 'none'})")
+    grid = RichTable(show_edge=False, pad_edge=False, header_style="bold")
+    for head in ("column", "type", "null", "dbsynth"):
+        grid.add_column(head, overflow="fold")
+    for c in t.columns:
+        grid.add_row(c.name, c.type.source_name or c.type.kind, "yes" if c.nullable else "no",
+                     column_role(inspection, name, c.name))
+    console.print(grid)

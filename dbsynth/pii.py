@@ -27,7 +27,8 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(first_?name|given_?name|forename)($|_)", "first_name"),
     (r"(^|_)(last_?name|surname|family_?name)($|_)", "last_name"),
     (r"(^|_)(full_?name|person_?name|contact_?name|customer_?name)($|_)", "name"),
-    (r"(^|_)(phone|fax|mobile|telephone|tel|cell)($|_|_?number)", "phone_number"),
+    (r"(^|_)(phone|fax|mobile|telephone|tel|cell)(_?(number|no|num))?$", "phone_number"),
+    (r"(^|_)(ip|ip_?address)($|_)", "ipv4"),
     (r"(^|_)(address|street|address_?line\d?|addr)($|_)", "street_address"),
     (r"(^|_)(postal_?code|post_?code|zip|zip_?code|postcode)($|_)", "postcode"),
     (r"(^|_)(company|company_?name|employer)($|_)", "company"),
@@ -35,13 +36,12 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(ssn|social_?security|national_?id|passport)($|_)", "ssn"),
     (r"(^|_)(iban)($|_)", "iban"),
     (r"(^|_)(card_?number|credit_?card|cc_?number|pan)($|_)", "credit_card_number"),
-    (r"(^|_)(ip|ip_?address)($|_)", "ipv4"),
 )
 
 _VALUE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$"), "email"),
-    (re.compile(r"^\+?[\d\s().-]{7,20}$"), "phone_number"),
     (re.compile(r"^(\d{1,3}\.){3}\d{1,3}$"), "ipv4"),
+    (re.compile(r"^\+?[\d\s().-]{7,20}$"), "phone_number"),
 )
 _VALUE_SHARE = 0.8   # share of non-null sampled values that must match a pattern
 
@@ -74,7 +74,7 @@ def detect(column: Column, values: pd.Series | None) -> PiiMatch | None:
 
 def _digits_vary(sample: pd.Series) -> bool:
     """Phone-looking strings that are really plain numbers (amounts, codes) are not phones."""
-    has_punct = sample.str.contains(r"[\s().+-]", regex=True).mean()
+    has_punct = sample.str.contains(r"[\s()+-]", regex=True).mean()  # a dot alone is an amount or an IP
     return bool(has_punct >= 0.5)
 
 

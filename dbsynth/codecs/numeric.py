@@ -26,7 +26,8 @@ class NumericCodec:
                  has_null: bool, scale: int | None = None, timezone: bool = False) -> None:
         self.value_kind = value_kind        # integer | float | decimal | datetime | date | time
         self.edges = np.asarray(edges, dtype=float)
-        self.bin_values = [np.asarray(v, dtype=float) for v in bin_values]
+        dtype = object if value_kind == "integer" else float   # Python ints: exact at any size
+        self.bin_values = [np.asarray(v, dtype=dtype) for v in bin_values]
         self.has_null = has_null
         self.scale = scale
         self.timezone = timezone
@@ -40,8 +41,11 @@ class NumericCodec:
     def fit(cls, values: pd.Series, value_kind: str, scale: int | None = None,
             timezone: bool = False) -> NumericCodec:
         numbers = to_numbers(values, value_kind)
-        present = numbers[~np.isnan(numbers)]
-        has_null = bool(np.isnan(numbers).any())
+        keep = ~np.isnan(numbers)
+        present = numbers[keep]
+        # Integers keep their exact values (BIGINT beyond 2**53); floats bin them only.
+        exact = _exact_integers(values)[keep] if value_kind == "integer" else present
+        has_null = bool((~keep).any())
         if present.size == 0:
             return cls(value_kind, [], [], has_null=True, scale=scale, timezone=timezone)
         distinct = np.unique(present)
@@ -51,13 +55,16 @@ class NumericCodec:
         else:
             qs = np.quantile(present, np.linspace(0, 1, MAX_BINS + 1))[1:-1]
             edges = np.unique(qs).tolist()
+            # Ties at a quantile can leave a bin empty; drop its edge so every state has values.
+            used = np.unique(np.searchsorted(np.asarray(edges), present, side="right"))
+            edges = [edges[b - 1] for b in used[1:]]
         bins = np.searchsorted(np.asarray(edges), present, side="right")
         bin_values = []
         for b in range(len(edges) + 1):
-            inside = np.sort(present[bins == b])
+            inside = np.sort(exact[bins == b])
             if inside.size > VALUES_PER_BIN:  # keep the shape, bound the model size
-                inside = np.quantile(inside, np.linspace(0, 1, VALUES_PER_BIN), method="nearest")
-            bin_values.append(inside.tolist())
+                inside = inside[np.linspace(0, inside.size - 1, VALUES_PER_BIN).round().astype(np.int64)]
+            bin_values.append([int(v) for v in inside] if value_kind == "integer" else inside.tolist())
         return cls(value_kind, edges, bin_values, has_null, scale, timezone)
 
     def encode(self, values: pd.Series) -> np.ndarray:
@@ -68,11 +75,14 @@ class NumericCodec:
         return states.astype(np.int64)
 
     def decode(self, states: np.ndarray, rng: np.random.Generator) -> pd.Series:
-        out = np.full(states.shape[0], np.nan)
+        integer = self.value_kind == "integer"
+        out = np.full(states.shape[0], None if integer else np.nan, dtype=object if integer else float)
         for b, values in enumerate(self.bin_values):
             rows = np.flatnonzero(states == b)
             if rows.size and values.size:
                 out[rows] = values[rng.integers(0, values.size, rows.size)]
+        if integer:
+            return _integer_series(out)
         return from_numbers(out, self.value_kind, self.scale, self.timezone)
 
     def to_state(self) -> dict[str, Any]:
@@ -83,6 +93,19 @@ class NumericCodec:
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> NumericCodec:
         return cls(s["value_kind"], s["edges"], s["bin_values"], s["has_null"], s["scale"], s["timezone"])
+
+
+def _exact_integers(values: pd.Series) -> np.ndarray:
+    """Python ints (object array) for an integer column; None where NULL."""
+    return np.array([None if _isnull(v) else int(v) for v in values], dtype=object)
+
+
+def _integer_series(values: np.ndarray) -> pd.Series:
+    """Int64 when the values fit (they almost always do), exact Python ints otherwise."""
+    present = [v for v in values if v is not None]
+    if all(-(2**63) <= v < 2**63 for v in present):
+        return pd.Series(pd.array(list(values), dtype="Int64"))
+    return pd.Series(values, dtype=object)
 
 
 def to_numbers(values: pd.Series, value_kind: str) -> np.ndarray:

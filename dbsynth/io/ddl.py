@@ -190,6 +190,9 @@ class _Builder:
             if ref is None or any(c not in ref.c for c in fk.referred_columns):
                 self.warnings.append(f"{what} was left out: {fk.referred_table} is not among the tables written")
                 continue
+            if self.dialect == "mysql":  # InnoDB wants both sides of a key to have the same type
+                for c, rc in zip(fk.columns, fk.referred_columns):
+                    t.c[c].type = ref.c[rc].type
             ondelete, onupdate = self._action(fk.on_delete, what), self._action(fk.on_update, what)
             deferrable = fk.deferrable or None
             if deferrable and self.dialect == "mysql":

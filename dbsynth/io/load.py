@@ -15,11 +15,12 @@ tables it created when the load fails (``ddl.drop_tables``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,24 +72,14 @@ def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, batc
     """Write every row of `frame` into `table`; returns the number of rows written.
 
     The frame's columns must be columns of the table; generated columns are
-    skipped, since the database computes them.
+    skipped, since the database computes them. JSON and array cells are decoded
+    Python values: a str is a JSON string, not JSON text to parse.
     """
     names = _writable(table, frame)
     if frame.empty or not names:
         return 0
-    if not conn.in_transaction():
-        conn.begin()  # the raw COPY must run inside the transaction SQLAlchemy commits
-    try:
-        if _is_psycopg(conn):
-            with conn.connection.driver_connection.cursor() as cur:
-                _copy(cur, _qualified(table), [table.c[n] for n in names], frame, batch_rows)
-        else:
-            stmt = table.insert().values({n: _bind(table.c[n], n) for n in names})
-            for start in range(0, len(frame), batch_rows):
-                records = _records(frame.iloc[start:start + batch_rows], table, names, conn.dialect.name)
-                conn.execute(stmt, records)
-    except (sa.exc.DBAPIError, psycopg.Error) as exc:
-        raise DbsynthError(f"writing table {table.fullname} failed: {_first_line(exc)}") from exc
+    with _failure(f"writing table {table.fullname}"):
+        _insert(conn, table, frame[names], batch_rows)
     return len(frame)
 
 
@@ -97,30 +88,18 @@ def update_rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,
     """SET `value_columns` of the rows matched by `key_columns`; returns rows updated.
 
     Used to fill foreign keys left NULL at insert time (cycles, self-references).
-    PostgreSQL: COPY into a temporary table, then one UPDATE ... FROM.
-    Elsewhere: one executemany UPDATE per batch.
+    PostgreSQL and MySQL: bulk load a temporary table, then one joined UPDATE
+    (an executemany UPDATE is a round trip per row there). SQLite runs in
+    process, so an executemany UPDATE is already fast.
     """
     keys, values = list(key_columns), list(value_columns)
     _writable(table, frame[keys + values])
     if frame.empty or not values:
         return 0
-    if not conn.in_transaction():
-        conn.begin()
-    try:
-        if _is_psycopg(conn):
-            return _update_via_copy(conn, table, frame, keys, values)
-        stmt = (sa.update(table)
-                .where(sa.and_(*[table.c[k] == _bind(table.c[k], f"_k{i}") for i, k in enumerate(keys)]))
-                .values({table.c[v]: _bind(table.c[v], f"_v{i}") for i, v in enumerate(values)}))
-        params = {k: f"_k{i}" for i, k in enumerate(keys)} | {v: f"_v{i}" for i, v in enumerate(values)}
-        total = 0
-        for start in range(0, len(frame), 10_000):
-            records = _records(frame.iloc[start:start + 10_000], table, keys + values, conn.dialect.name)
-            result = conn.execute(stmt, [{params[c]: r[c] for c in params} for r in records])
-            total += max(result.rowcount, 0)
-        return total
-    except (sa.exc.DBAPIError, psycopg.Error) as exc:
-        raise DbsynthError(f"updating table {table.fullname} failed: {_first_line(exc)}") from exc
+    with _failure(f"updating table {table.fullname}"):
+        if conn.dialect.name == "sqlite":
+            return _update_many(conn, table, frame, keys, values)
+        return _update_via_staging(conn, table, frame, keys, values)
 
 
 def reset_sequences(conn: sa.Connection, metadata: sa.MetaData) -> None:
@@ -130,39 +109,98 @@ def reset_sequences(conn: sa.Connection, metadata: sa.MetaData) -> None:
     AUTOINCREMENT table's sqlite_sequence follows explicitly inserted keys.
     """
     dialect = conn.dialect.name
-    prep = conn.dialect.identifier_preparer
     for table in metadata.tables.values():  # order is irrelevant; sorted_tables warns on cycles
-        quoted = prep.format_table(table)
-        if dialect == "postgresql":
+        if dialect == "postgresql":  # serial and identity columns both own a sequence
             owned = conn.execute(sa.text(
                 "SELECT a.attname, pg_get_serial_sequence(:tbl, a.attname) FROM pg_attribute a "
                 "WHERE a.attrelid = CAST(:tbl AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
-                "AND pg_get_serial_sequence(:tbl, a.attname) IS NOT NULL"), {"tbl": quoted}).all()
+                "AND pg_get_serial_sequence(:tbl, a.attname) IS NOT NULL"), {"tbl": _pg_name(table)}).all()
             for column, sequence in owned:
-                conn.execute(sa.text(
-                    f"SELECT setval(:seq, max({prep.quote(column)}) + 1, false) FROM {quoted} "
-                    f"HAVING max({prep.quote(column)}) IS NOT NULL"), {"seq": sequence})
-        elif dialect in ("mysql", "mariadb"):
-            col = table.autoincrement_column
-            if col is None:
-                continue
-            top = conn.execute(sa.select(sa.func.max(col))).scalar()
-            if top is not None:  # note: ALTER TABLE commits implicitly on MySQL
+                top = sa.func.max(table.c[column])
+                conn.execute(sa.select(sa.func.setval(sequence, top + 1, False))
+                             .select_from(table).having(top.is_not(None)))
+        elif dialect in ("mysql", "mariadb") and table.autoincrement_column is not None:
+            top = conn.execute(sa.select(sa.func.max(table.autoincrement_column))).scalar()
+            if top is not None:  # InnoDB already moved past explicit keys; this makes sure (and commits)
+                quoted = conn.dialect.identifier_preparer.format_table(table)
                 conn.exec_driver_sql(f"ALTER TABLE {quoted} AUTO_INCREMENT = {int(top) + 1}")
+
+
+@contextlib.contextmanager
+def _failure(what: str) -> Iterator[None]:
+    """Driver errors become one line naming the table; the caller's transaction still rolls back."""
+    try:
+        yield
+    except (sa.exc.DBAPIError, psycopg.Error) as exc:
+        raise DbsynthError(f"{what} failed: {_first_line(exc)}") from exc
+
+
+def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, batch_rows: int) -> None:
+    if not conn.in_transaction():
+        conn.begin()  # a raw COPY must run inside the transaction SQLAlchemy commits
+    names = list(frame.columns)
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        with conn.connection.driver_connection.cursor() as cur:
+            _copy(cur, table, [table.c[n] for n in names], frame, batch_rows)
+        return
+    stmt = table.insert().values({n: _bind(table.c[n], n) for n in names})
+    for start in range(0, len(frame), batch_rows):
+        conn.execute(stmt, _records(frame.iloc[start:start + batch_rows], table, names, conn.dialect.name))
+
+
+def _update_many(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,
+                 keys: list[str], values: list[str]) -> int:
+    # bind names must differ from column names in an UPDATE
+    binds = {c: f"_b{i}" for i, c in enumerate(keys + values)}
+    stmt = (sa.update(table)
+            .where(sa.and_(*[table.c[k] == _bind(table.c[k], binds[k]) for k in keys]))
+            .values({table.c[v]: _bind(table.c[v], binds[v]) for v in values}))
+    total = 0
+    for start in range(0, len(frame), 10_000):
+        records = _records(frame.iloc[start:start + 10_000], table, keys + values, conn.dialect.name)
+        result = conn.execute(stmt, [{binds[c]: v for c, v in r.items()} for r in records])
+        total += max(result.rowcount, 0)
+    return total
+
+
+def _update_via_staging(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,
+                        keys: list[str], values: list[str]) -> int:
+    q = conn.dialect.identifier_preparer
+    name = f"_dbsynth_update_{uuid.uuid4().hex[:12]}"
+    target, tmp = q.format_table(table), q.quote(name)
+    listed = ", ".join(q.quote(c) for c in keys + values)
+    on = " AND ".join(f"t.{q.quote(k)} = s.{q.quote(k)}" for k in keys)
+    if conn.dialect.name == "postgresql":
+        create = f"CREATE TEMPORARY TABLE {tmp} AS SELECT {listed} FROM {target} WITH NO DATA"
+        sets = ", ".join(f"{q.quote(v)} = s.{q.quote(v)}" for v in values)
+        update = f"UPDATE {target} AS t SET {sets} FROM {tmp} AS s WHERE {on}"
+        drop = f"DROP TABLE {tmp}"
+    else:  # MySQL: CREATE/DROP TEMPORARY TABLE do not commit implicitly
+        create = f"CREATE TEMPORARY TABLE {tmp} AS SELECT {listed} FROM {target} LIMIT 0"
+        sets = ", ".join(f"t.{q.quote(v)} = s.{q.quote(v)}" for v in values)
+        update = f"UPDATE {target} AS t JOIN {tmp} AS s ON {on} SET {sets}"
+        drop = f"DROP TEMPORARY TABLE {tmp}"
+    if not conn.in_transaction():
+        conn.begin()
+    conn.exec_driver_sql(create)
+    staging = sa.Table(name, sa.MetaData(), *[sa.Column(c, table.c[c].type) for c in keys + values])
+    _insert(conn, staging, frame[keys + values], 10_000)
+    updated = conn.exec_driver_sql(update).rowcount
+    conn.exec_driver_sql(drop)
+    return max(updated, 0)
 
 
 # -- PostgreSQL COPY --------------------------------------------------------
 
-def _is_psycopg(conn: sa.Connection) -> bool:
-    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+def _pg_name(table: sa.Table) -> str:
+    """The table's name quoted for PostgreSQL's own parser (regclass), as a parameter value."""
+    parts = [table.schema, table.name] if table.schema else [table.name]
+    return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
 
 
-def _qualified(table: sa.Table) -> sql.Identifier:
-    return sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
-
-
-def _copy(cur: Any, target: sql.Composable, columns: list[sa.Column], frame: pd.DataFrame, batch_rows: int) -> None:
+def _copy(cur: Any, table: sa.Table, columns: list[sa.Column], frame: pd.DataFrame, batch_rows: int) -> None:
     """One COPY ... FROM STDIN for the whole frame, converted batch by batch to bound memory."""
+    target = sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         target, sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
     with cur.copy(statement) as copy:
@@ -175,32 +213,10 @@ def _copy(cur: Any, target: sql.Composable, columns: list[sa.Column], frame: pd.
 
 def _pg_wrap(col: sa.Column, values: np.ndarray) -> np.ndarray:
     """psycopg needs JSON documents wrapped to know they are JSON, not a Python dict to adapt."""
-    if isinstance(col.type, sa.JSON):
-        wrap = Jsonb if isinstance(col.type, postgresql.JSONB) else Json
-        out = np.empty(len(values), dtype=object)
-        out[:] = [None if v is None else wrap(v, dumps=_json_dumps) for v in values]
-        return out
-    return values
-
-
-def _update_via_copy(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,
-                     keys: list[str], values: list[str]) -> int:
-    tmp = sql.Identifier(f"_dbsynth_update_{uuid.uuid4().hex[:12]}")
-    target = _qualified(table)
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in keys + values)
-    with conn.connection.driver_connection.cursor() as cur:
-        cur.execute(sql.SQL("CREATE TEMPORARY TABLE {} AS SELECT {} FROM {} WITH NO DATA")
-                    .format(tmp, cols, target))
-        _copy(cur, tmp, [table.c[c] for c in keys + values], frame, 10_000)
-        cur.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(
-            target,
-            sql.SQL(", ").join(sql.SQL("{} = s.{}").format(sql.Identifier(v), sql.Identifier(v)) for v in values),
-            tmp,
-            sql.SQL(" AND ").join(sql.SQL("t.{} = s.{}").format(sql.Identifier(k), sql.Identifier(k))
-                                  for k in keys)))
-        updated = cur.rowcount
-        cur.execute(sql.SQL("DROP TABLE {}").format(tmp))
-    return max(updated, 0)
+    if not isinstance(col.type, sa.JSON):
+        return values
+    wrap = Jsonb if isinstance(col.type, postgresql.JSONB) else Json
+    return _map(values, lambda v: wrap(v, dumps=_json_dumps))
 
 
 # -- executemany --------------------------------------------------------------
@@ -213,13 +229,8 @@ def _bind(col: sa.Column, name: str) -> sa.BindParameter[Any]:
 
 
 def _records(frame: pd.DataFrame, table: sa.Table, names: list[str], dialect: str) -> list[dict[str, Any]]:
-    arrays = []
-    for name in names:
-        col = table.c[name]
-        values = _convert(frame[name], col, dialect)
-        if isinstance(col.type, sa.JSON):
-            values = _map(values, _json_dumps)
-        arrays.append(values)
+    arrays = [_convert(frame[n], table.c[n], dialect) for n in names]
+    arrays = [_map(a, _json_dumps) if isinstance(table.c[n].type, sa.JSON) else a for a, n in zip(arrays, names)]
     return [dict(zip(names, row)) for row in zip(*arrays)]
 
 
@@ -234,177 +245,134 @@ def _writable(table: sa.Table, frame: pd.DataFrame) -> list[str]:
 
 
 def _convert(series: pd.Series, col: sa.Column, dialect: str) -> np.ndarray:
-    """A column of driver-ready Python values (None for every kind of missing) for `col`."""
+    """Driver-ready Python values for `col`: every kind of missing (NaN, NaT, pd.NA) becomes None.
+
+    Converters see only the present values, as a whole column (vectorised where pandas can).
+    """
+    mask = series.isna().to_numpy(dtype=bool)  # per cell: a list holding NaN is a value
     typ = col.type
+    convert = next((fn for cls, fn in _CONVERTERS if isinstance(typ, cls)), _plain)
     try:
-        if isinstance(typ, (sa.Interval, postgresql.INTERVAL)):
-            return _timedelta(series)
-        for cls, convert in _CONVERTERS:
-            if isinstance(typ, cls):
-                return convert(series, typ, dialect)
-        return _plain(series)
-    except (ValueError, TypeError, ArithmeticError) as exc:
-        raise SchemaError(f"column {col.table.name}.{col.name}: cannot convert sampled values to "
-                          f"{typ}: {exc}") from exc
-
-
-def _missing(series: pd.Series) -> np.ndarray:
-    return series.isna().to_numpy(dtype=bool)
-
-
-def _with_nulls(values: Any, mask: np.ndarray) -> np.ndarray:
-    out = np.empty(len(mask), dtype=object)
-    out[:] = list(values) if not isinstance(values, np.ndarray) else values
-    out[mask] = None
+        values = convert(series[~mask], typ, dialect)
+    except (ValueError, TypeError, ArithmeticError, OverflowError) as exc:
+        raise SchemaError(f"column {col.table.name}.{col.name}: cannot convert sampled values to {typ}: "
+                          f"{exc}") from exc
+    out = np.full(len(series), None, dtype=object)
+    out[~mask] = _objects(values)
     return out
 
 
-def _map(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = [None if v is None else fn(v) for v in values]
-    return out
+def _objects(values: Any) -> np.ndarray:
+    """A 1-d object array; np.array() would turn a column of equal-length lists into a 2-d one."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    return np.fromiter(values, dtype=object)
 
 
-def _plain(series: pd.Series) -> np.ndarray:
-    values = series.to_numpy(dtype=object)
-    return _with_nulls(_map(values, _unwrap), _missing(series))
+def _map(values: Any, fn: Callable[[Any], Any]) -> np.ndarray:
+    return np.fromiter((None if v is None else fn(v) for v in values), dtype=object)
+
+
+def _plain(s: pd.Series, typ: Any = None, dialect: str = "") -> np.ndarray:
+    """As they are (bytes, INET, JSON documents, arrays), with numpy values made Python ones."""
+    return _map(s.to_numpy(dtype=object), _unwrap)
 
 
 def _unwrap(v: Any) -> Any:
-    """numpy scalars and arrays to their Python equivalents; memoryviews to bytes."""
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
+    if isinstance(v, (np.generic, np.ndarray)):
         return v.tolist()
-    if isinstance(v, memoryview):
-        return bytes(v)
-    return v
+    return bytes(v) if isinstance(v, memoryview) else v
 
 
-def _integer(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    if pd.api.types.is_bool_dtype(series.dtype):
-        series = series.astype("Int64")
-    elif not pd.api.types.is_integer_dtype(series.dtype):
-        numeric = pd.to_numeric(series) if series.dtype == object or pd.api.types.is_string_dtype(series) else series
-        if pd.api.types.is_float_dtype(numeric.dtype):
-            frac = numeric[~mask] % 1
-            if (frac != 0).any():
-                raise ValueError(f"non-integer value {numeric[~mask][frac != 0].iloc[0]!r}")
-        series = numeric.astype("Int64")
-    return _with_nulls(series.tolist(), mask)  # tolist() yields Python ints
+def _integer(s: pd.Series, typ: Any, dialect: str) -> list[Any]:
+    if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("int64").tolist() if pd.api.types.is_bool_dtype(s.dtype) else s.tolist()  # Python ints
+    if pd.api.types.is_float_dtype(s.dtype):
+        if not (s % 1 == 0).all():
+            raise ValueError(f"non-integer value {s[s % 1 != 0].iloc[0]!r}")
+        return s.astype("int64").tolist()
+    try:
+        return s.astype("Int64").tolist()  # exact for Python ints in an object column
+    except OverflowError:
+        return _plain(s).tolist()  # beyond 64 bits (BIGINT UNSIGNED): Python ints as they are
+    except (TypeError, ValueError):
+        return _integer(pd.to_numeric(s), typ, dialect)  # numeric strings, floats among ints
 
 
-def _float(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    return _with_nulls(pd.to_numeric(series).astype("float64").tolist(), mask)
+def _float(s: pd.Series, typ: Any, dialect: str) -> list[float]:
+    return pd.to_numeric(s).astype("float64").tolist()
 
 
-def _decimal(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    if pd.api.types.is_float_dtype(series.dtype):
+def _decimal(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    if pd.api.types.is_float_dtype(s.dtype):
         # numpy's str() of a float is its shortest repr: 0.1 -> "0.1", not 0.1000000000000000055...
-        texts = series.to_numpy(dtype="float64", na_value=np.nan).astype(str).astype(object)
+        texts: Any = s.to_numpy(dtype="float64").astype(str)
     else:
-        texts = _map(series.to_numpy(dtype=object), lambda v: repr(v) if isinstance(v, float) else v)
+        texts = _map(s.to_numpy(dtype=object), lambda v: repr(v) if isinstance(v, float) else _unwrap(v))
     scale = getattr(typ, "scale", None)
     quantum = decimal.Decimal(1).scaleb(-scale) if scale is not None else None
     ctx = decimal.Context(prec=100, rounding=decimal.ROUND_HALF_EVEN)
 
     def to_decimal(v: Any) -> decimal.Decimal:
-        d = v if isinstance(v, decimal.Decimal) else decimal.Decimal(_unwrap(v) if not isinstance(v, str) else v)
+        d = v if isinstance(v, decimal.Decimal) else decimal.Decimal(v)
         return d.quantize(quantum, context=ctx) if quantum is not None and d.is_finite() else d
 
-    texts[mask] = None
     return _map(texts, to_decimal)
 
 
-def _boolean(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    if not pd.api.types.is_bool_dtype(series.dtype):
-        series = series.astype("boolean")
-    return _with_nulls(series.tolist(), mask)
+def _boolean(s: pd.Series, typ: Any, dialect: str) -> list[bool]:
+    return (s if pd.api.types.is_bool_dtype(s.dtype) else s.astype("boolean")).astype(bool).tolist()
 
 
-def _datetime(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    stamps = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else _to_datetime(series)
+def _datetime(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        try:
+            s = pd.to_datetime(s, format="ISO8601")
+        except ValueError:  # mixed UTC offsets
+            s = pd.to_datetime(s, format="ISO8601", utc=True)
     aware = getattr(typ, "timezone", False) and dialect == "postgresql"
-    if stamps.dt.tz is not None:  # aware values: written as UTC; naive columns get the UTC wall time
-        stamps = stamps.dt.tz_convert("UTC")
-        stamps = stamps if aware else stamps.dt.tz_localize(None)
+    if s.dt.tz is not None:  # aware values are written in UTC; a naive column gets the UTC wall time
+        s = s.dt.tz_convert("UTC")
+        s = s if aware else s.dt.tz_localize(None)
     elif aware:
-        stamps = stamps.dt.tz_localize("UTC")  # naive values for an aware column are taken as UTC
-    stamps = stamps.astype("datetime64[us, UTC]" if aware else "datetime64[us]")
-    return _with_nulls(stamps.dt.to_pydatetime().to_numpy(dtype=object), mask)
+        s = s.dt.tz_localize("UTC")  # naive values for an aware column are taken as UTC
+    s = s.astype("datetime64[us, UTC]" if aware else "datetime64[us]")
+    return s.dt.to_pydatetime().to_numpy(dtype=object)
 
 
-def _to_datetime(series: pd.Series) -> pd.Series:
-    try:
-        return pd.to_datetime(series, format="ISO8601")
-    except ValueError:  # mixed UTC offsets
-        return pd.to_datetime(series, format="ISO8601", utc=True)
+def _date(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.dt.date.to_numpy(dtype=object)
+    return _map(s.to_numpy(dtype=object), lambda v: v.date() if isinstance(v, dt.datetime) else
+                v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10]))
 
 
-def _date(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return _with_nulls(series.dt.date.to_numpy(dtype=object), mask)
-    return _with_nulls(_map(series.to_numpy(dtype=object), _as_date), mask)
+def _time(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    if pd.api.types.is_timedelta64_dtype(s.dtype):  # time of day as an offset from midnight
+        return _map(_timedelta(s, typ, dialect), lambda d: (dt.datetime.min + d).time())
+    return _map(s.to_numpy(dtype=object), lambda v: dt.time.fromisoformat(v) if isinstance(v, str) else v)
 
 
-def _as_date(v: Any) -> dt.date:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    return dt.date.fromisoformat(str(v)[:10])
+def _timedelta(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    deltas = s if pd.api.types.is_timedelta64_dtype(s.dtype) else pd.to_timedelta(s)
+    return deltas.to_numpy(dtype="timedelta64[us]").astype(object)  # numpy yields datetime.timedelta
 
 
-def _time(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    if pd.api.types.is_timedelta64_dtype(series.dtype):  # time of day as an offset from midnight
-        deltas = _timedelta(series)
-        return _map(deltas, lambda d: (dt.datetime.min + d).time())
-    return _with_nulls(_map(series.to_numpy(dtype=object),
-                            lambda v: dt.time.fromisoformat(v) if isinstance(v, str) else v), mask)
+def _text(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    return s.astype(str).to_numpy(dtype=object)  # numbers, UUIDs, addresses: their text form
 
 
-def _timedelta(series: pd.Series) -> np.ndarray:
-    mask = _missing(series)
-    deltas = pd.to_timedelta(series) if not pd.api.types.is_timedelta64_dtype(series.dtype) else series
-    # numpy turns timedelta64[us] into datetime.timedelta objects (NaT into None)
-    return _with_nulls(deltas.to_numpy(dtype="timedelta64[us]").astype(object), mask)
-
-
-def _text(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    if not isinstance(series.dtype, pd.StringDtype):
-        series = series.astype("string")  # numbers, UUIDs, addresses: their text form
-    return _with_nulls(series.to_numpy(dtype=object), mask)
-
-
-def _uuid(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    mask = _missing(series)
-    values = series.to_numpy(dtype=object)
+def _uuid(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
     if getattr(typ, "as_uuid", True):
-        return _with_nulls(_map(values, lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))), mask)
-    return _with_nulls(_map(values, str), mask)
+        return _map(s.to_numpy(dtype=object), lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)))
+    return _map(s.to_numpy(dtype=object), str)
 
 
-def _document(series: pd.Series, typ: Any, dialect: str) -> np.ndarray:
-    """JSON and array cells are decoded Python values (a str is a JSON string, not JSON text).
-
-    isna() looks at each cell as a whole: a list holding NaN is a value, not a NULL.
-    """
-    return _plain(series)
-
-
-_CONVERTERS: list[tuple[type, Callable[[pd.Series, Any, str], np.ndarray]]] = [
-    (sa.JSON, _document), (sa.ARRAY, _document), (sa.Boolean, _boolean), (sa.Integer, _integer),
+_CONVERTERS: list[tuple[type | tuple[type, ...], Callable[[pd.Series, Any, str], Any]]] = [
+    ((sa.Interval, postgresql.INTERVAL), _timedelta), (sa.Boolean, _boolean), (sa.Integer, _integer),
     (sa.Float, _float), (sa.Numeric, _decimal), (sa.DateTime, _datetime), (sa.Date, _date),
     (sa.Time, _time), (sa.Uuid, _uuid), (sa.String, _text),
-]  # anything else (bytes, INET, ...) goes to the driver as it is, numpy scalars unwrapped
+]  # anything else (JSON, arrays, bytes, INET, ...) goes to the driver as it is: _plain
 
 
 def _json_default(v: Any) -> Any:

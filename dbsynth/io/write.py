@@ -61,10 +61,10 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
             for name, keys, columns, values in data.updates:
                 update_rows(conn, metadata.tables[name], values, keys, columns)
             reset_sequences(conn, metadata)
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         if created and not transactional_ddl:
             with engine.begin() as conn:
                 drop_tables(conn, list(schema.table_names))
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DbsynthError(f"writing the target failed and was rolled back: {detail}") from exc
+        detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DbsynthError(f"{detail}; the target was rolled back, nothing was written") from exc
     return WriteResult(rows, tuple(warnings))

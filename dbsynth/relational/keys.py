@@ -16,7 +16,7 @@ def generate_keys(column: Column, n: int, rng: np.random.Generator, start: int =
         return pd.Series(np.arange(start, start + n, dtype=np.int64))
     if kind == "uuid":
         return pd.Series(fake_values("uuid", n, rng), dtype=object)
-    width = max(len(str(start + n)), 1)
+    width = max(len(str(start + n - 1)), 1)
     limit = column.type.length
     prefix = "K" if not limit or limit > width else ""
     return pd.Series([f"{prefix}{i:0{width}d}" for i in range(start, start + n)], dtype=object)
