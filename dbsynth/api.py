@@ -80,8 +80,8 @@ def clone(source: str, target: str, *, seed: int = 0, scale: float = 1.0, if_exi
         schema = introspect(src)
         order = load_order(schema)
         check_target(dst, schema, if_exists)  # refuse before the expensive part
-        with stage(progress, "reading source", len(schema.tables)):
-            frames = read_tables(src, schema)
+        with stage(progress, "reading source", len(schema.tables)) as p:
+            frames = read_tables(src, schema, on_table=lambda name, n: p.advance(name, n))
         plans = plan_tables(schema, order, frames)
         fitted: dict[str, FittedTable] = {}
         source_states: dict = {}

@@ -182,3 +182,10 @@ def test_unique_personal_column_stays_unique(postgres_url: str, postgres_target:
     emails = [r[0] for r in rows_of(postgres_target, "account", ["email"])]
     assert len(emails) == 3000 and len(set(emails)) == 3000
     assert not any(e.endswith("@corp.example") for e in emails)
+
+
+def test_sqlite_to_mariadb(chinook_sqlite: Path, mysql_url: str) -> None:
+    dbsynth.clone(str(chinook_sqlite), mysql_url, seed=10)
+    assert_integrity(mysql_url)
+    assert_counts_near(mysql_url, 1.0)
+    assert schema_differences(schema_of(str(chinook_sqlite)), schema_of(mysql_url)) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -112,7 +113,7 @@ class _Builder:
         keyed |= {c for i in table.indexes for c in i.columns}
         keyed |= self.referred.get(table.name, set())
         columns = [self.column(table, col, schema, col.name in keyed) for col in table.columns]
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if self.dialect == "mysql":
             kwargs = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
             if not self.same:  # byte-wise comparison, like PostgreSQL and SQLite: 'a' and 'A' are different keys
@@ -141,7 +142,7 @@ class _Builder:
         typ, note = sa_type(t, self.dialect)
         if keyed and (safe := key_safe(t, self.dialect)):
             typ, note = safe
-        if note:
+        if note and not self.same:  # same engine: nothing is lost that the source did not lose
             self.warnings.append(f"{where} {note}")
         if isinstance(typ, sa.Enum) and typ.name:
             typ = self._shared_enum(typ, schema, where)

@@ -62,7 +62,7 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection
     raw.isolation_level = None  # also for connections pooled before the hook was installed
     raw.execute("PRAGMA foreign_keys = ON")
     conn.exec_driver_sql("BEGIN")
@@ -120,10 +120,10 @@ def reset_sequences(conn: sa.Connection, metadata: sa.MetaData) -> None:
                 conn.execute(sa.select(sa.func.setval(sequence, top + 1, False))
                              .select_from(table).having(top.is_not(None)))
         elif dialect in ("mysql", "mariadb") and table.autoincrement_column is not None:
-            top = conn.execute(sa.select(sa.func.max(table.autoincrement_column))).scalar()
-            if top is not None:  # InnoDB already moved past explicit keys; this makes sure (and commits)
+            highest = conn.execute(sa.select(sa.func.max(table.autoincrement_column))).scalar()
+            if highest is not None:  # InnoDB already moved past explicit keys; this makes sure (and commits)
                 quoted = conn.dialect.identifier_preparer.format_table(table)
-                conn.exec_driver_sql(f"ALTER TABLE {quoted} AUTO_INCREMENT = {int(top) + 1}")
+                conn.exec_driver_sql(f"ALTER TABLE {quoted} AUTO_INCREMENT = {int(highest) + 1}")
 
 
 @contextlib.contextmanager
@@ -140,7 +140,8 @@ def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, batch_row
         conn.begin()  # a raw COPY must run inside the transaction SQLAlchemy commits
     names = list(frame.columns)
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        with conn.connection.driver_connection.cursor() as cur:
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur:
             _copy(cur, table, [table.c[n] for n in names], frame, batch_rows)
         return
     stmt = table.insert().values({n: _bind(table.c[n], n) for n in names})

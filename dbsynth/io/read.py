@@ -8,6 +8,7 @@ server engines do, so codecs see one set of Python types whatever the source.
 from __future__ import annotations
 
 import warnings
+from typing import Callable
 
 import pandas as pd
 import sqlalchemy as sa
@@ -23,10 +24,16 @@ def read_table(conn: sa.Connection, table: Table, reflected: sa.Table) -> pd.Dat
     return frame.astype(object)
 
 
-def read_tables(engine: Engine, schema: Schema) -> dict[str, pd.DataFrame]:
+def read_tables(engine: Engine, schema: Schema,
+                on_table: Callable[[str, int], None] | None = None) -> dict[str, pd.DataFrame]:
     metadata = sa.MetaData()
+    frames: dict[str, pd.DataFrame] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)  # SQLite Decimal notices
         metadata.reflect(engine, only=list(schema.table_names))
         with engine.connect() as conn:
-            return {t.name: read_table(conn, t, metadata.tables[t.name]) for t in schema.tables}
+            for t in schema.tables:
+                frames[t.name] = read_table(conn, t, metadata.tables[t.name])
+                if on_table:
+                    on_table(t.name, len(frames[t.name]))
+    return frames

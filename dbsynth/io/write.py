@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
-from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, target_metadata
-from dbsynth.io.load import insert_frame, make_transactional, reset_sequences, update_rows
+from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, table_for, target_metadata
+from dbsynth.io.load import (
+    insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
+)
 from dbsynth.relational.sample import SyntheticDatabase
 from dbsynth.schema.model import Schema
 
@@ -26,6 +28,12 @@ IF_EXISTS = ("refuse", "replace")
 class WriteResult:
     rows: dict[str, int]
     warnings: tuple[str, ...]
+
+
+def same_family(a: str, b: str) -> bool:
+    """MySQL and MariaDB speak one SQL: DDL, CHECKs and defaults carry over between them."""
+    family = {"mariadb": "mysql"}
+    return family.get(a, a) == family.get(b, b)
 
 
 def check_target(engine: Engine, schema: Schema, if_exists: str) -> list[str]:
@@ -43,9 +51,9 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
                    on_table: Callable[[str, int], None] | None = None) -> WriteResult:
     existing = check_target(engine, schema, if_exists)
     dialect = engine.dialect.name
-    metadata, warnings = target_metadata(schema, dialect, same_dialect=(dialect == schema.dialect))
+    metadata, warnings = target_metadata(schema, dialect, same_dialect=same_family(dialect, schema.dialect))
     make_transactional(engine)
-    transactional_ddl = dialect in ("postgresql", "sqlite")
+    rolls_back_ddl = transactional_ddl(dialect)
     rows: dict[str, int] = {}
     created = False
     try:
@@ -55,14 +63,14 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
             create_schema(conn, metadata)
             created = True
             for name in load_order:
-                rows[name] = insert_frame(conn, metadata.tables[name], data.tables[name])
+                rows[name] = insert_frame(conn, table_for(metadata, name), data.tables[name])
                 if on_table:
                     on_table(name, rows[name])
             for name, keys, columns, values in data.updates:
-                update_rows(conn, metadata.tables[name], values, keys, columns)
+                update_rows(conn, table_for(metadata, name), values, keys, columns)
             reset_sequences(conn, metadata)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
-        if created and not transactional_ddl:
+        if created and not rolls_back_ddl:
             with engine.begin() as conn:
                 drop_tables(conn, list(schema.table_names))
         detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]

@@ -80,7 +80,8 @@ def parent_frame() -> pd.DataFrame:
     })
 
 
-@pytest.fixture(params=["postgres", "sqlite", "mysql"])
+@pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.postgres), "sqlite",
+                        pytest.param("mysql", marks=pytest.mark.mysql)])
 def target(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
     url = request.getfixturevalue(f"{request.param}_url")
     engine = open_target(parse_url(url))
@@ -210,6 +211,7 @@ def test_drop_handles_foreign_key_cycles(target: sa.Engine) -> None:
     assert existing_tables(target, ["a", "b"]) == []
 
 
+@pytest.mark.postgres
 def test_postgres_types_and_quoted_names_through_copy(postgres_url: str) -> None:
     """JSON/JSONB, arrays, UUID, enums, intervals, INET, identity ALWAYS, a mixed-case schema-qualified table."""
     mood = SqlType("enum", source_name="mood", enum_name="mood", values=("happy", "sad", "it's ok"))
