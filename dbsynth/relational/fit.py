@@ -72,19 +72,21 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
     table = schema.table(plan.name)
     frame = frames[plan.name]
     result = FittedTable(plan=plan, source_rows=len(frame))
+    # Every state column's source values, built once: own columns, child counts, FK NULL flags.
+    values: dict[str, pd.Series] = {col: frame[col] for col in plan.modelled}
     for col in plan.modelled:
         result.codecs[col] = choose_codec(plan.name, table.column(col), frame[col], plan.pii.get(col))
     for ref in plan.child_edges:
-        counts = _child_counts(schema, ref, frame, frames)
+        counts = pd.Series(_child_counts(schema, ref, frame, frames))
         result.child_totals[ref] = int(counts.sum())
-        result.codecs[count_column(ref)] = NumericCodec.fit(pd.Series(counts), "integer")
+        values[count_column(ref)] = counts
+        result.codecs[count_column(ref)] = NumericCodec.fit(counts, "integer")
     for ref in plan.secondary:
-        cols = list(ref.fk(schema).columns)
-        isnull = frame[cols].isna().any(axis=1)
+        isnull = frame[list(ref.fk(schema).columns)].isna().any(axis=1)
         if isnull.any():
+            values[null_flag_column(ref)] = isnull
             result.codecs[null_flag_column(ref)] = CategoricalCodec.fit(isnull, min_count=1)
-    states = {name: codec.encode(_column_values(name, frame, schema, plan, frames))
-              for name, codec in result.codecs.items()}
+    states = {name: codec.encode(values[name]) for name, codec in result.codecs.items()}
 
     for ref in plan.deferred:
         cols = list(ref.fk(schema).columns)
@@ -115,17 +117,6 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
                       len(result.conditions), rng)
         result.generator = generator
     return result, states
-
-
-def _column_values(name: str, frame: pd.DataFrame, schema: Schema, plan: TablePlan,
-                   frames: dict[str, pd.DataFrame]) -> pd.Series:
-    if name.startswith("#children:"):
-        ref = next(r for r in plan.child_edges if count_column(r) == name)
-        return pd.Series(_child_counts(schema, ref, frame, frames))
-    if name.startswith("#null:"):
-        ref = next(r for r in plan.secondary if null_flag_column(r) == name)
-        return frame[list(ref.fk(schema).columns)].isna().any(axis=1)
-    return frame[name]
 
 
 def _child_counts(schema: Schema, ref: FkRef, parent: pd.DataFrame,
