@@ -338,7 +338,7 @@ def _datetime(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
     elif aware:
         s = s.dt.tz_localize("UTC")  # naive values for an aware column are taken as UTC
     s = s.astype("datetime64[us, UTC]" if aware else "datetime64[us]")
-    return s.dt.to_pydatetime().to_numpy(dtype=object)
+    return np.asarray(s.dt.to_pydatetime(), dtype=object)  # a Series on pandas 3, an ndarray on 2
 
 
 def _date(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
