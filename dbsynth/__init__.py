@@ -3,7 +3,7 @@
 The public API is small and pinned by a test; see ``__all__``.
 """
 
-from dbsynth.api import CloneResult, Inspection, clone, inspect
+from dbsynth.api import CloneResult, Inspection, TrainResult, clone, generate, inspect, train
 from dbsynth.errors import (
     ConfigError, ConnectionFailed, DbsynthError, SchemaError, TargetNotEmpty, UnsupportedType,
 )
@@ -18,8 +18,11 @@ __all__ = [
     "Inspection",
     "SchemaError",
     "TargetNotEmpty",
+    "TrainResult",
     "UnsupportedType",
     "__version__",
     "clone",
+    "generate",
     "inspect",
+    "train",
 ]

@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.console import Console
 
 from dbsynth import __version__
+from dbsynth.api import MAX_TRAIN_ROWS, CloneResult
 from dbsynth.api import clone as clone_database
+from dbsynth.api import generate as generate_database
 from dbsynth.api import inspect as inspect_database
+from dbsynth.api import train as train_model
 from dbsynth.cli_render import RichProgress, render_inspection, render_table
 from dbsynth.errors import DbsynthError
 from dbsynth.inspection import inspection_to_dict
@@ -74,16 +78,59 @@ def clone(
     if_exists: str = typer.Option("refuse", "--if-exists",
                                   help="When the target already has the tables: refuse or replace."),
     model: str = typer.Option("bayesnet", "--model", help="Generator for every table: bayesnet or independent."),
+    max_train_rows: int = typer.Option(MAX_TRAIN_ROWS, "--max-train-rows", min=100,
+                                       help="Fit on whole subtrees of a share of root rows so that no table "
+                                            "exceeds about this many rows."),
 ) -> None:
     """Clone SOURCE_URL into TARGET_URL as synthetic data."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: clone_database(source, target, seed=seed, scale=scale, if_exists=if_exists,
-                                         model=model, progress=progress))
+                                         model=model, max_train_rows=max_train_rows, progress=progress))
+    _summarise(result, "cloned")
+
+
+@app.command()
+def train(
+    source: str = typer.Argument(..., metavar="SOURCE_URL", help="Database to learn from (opened read-only)."),
+    output: Path = typer.Option(..., "--output", "-o", metavar="MODEL_PATH",
+                                help="Model file to write (JSON in a zip; holds no source rows)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same model."),
+    model: str = typer.Option("bayesnet", "--model", help="Generator for every table: bayesnet or independent."),
+    max_train_rows: int = typer.Option(MAX_TRAIN_ROWS, "--max-train-rows", min=100,
+                                       help="Fit on whole subtrees of a share of root rows so that no table "
+                                            "exceeds about this many rows."),
+) -> None:
+    """Fit generators on SOURCE_URL and save them, to generate many times without the source."""
+    progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
+    result = _run(lambda: train_model(source, output, seed=seed, model=model,
+                                              max_train_rows=max_train_rows, progress=progress))
+    size = result.path.stat().st_size
+    typer.echo(f"trained {len(result.tables)} tables on {sum(result.source_rows.values()):,} rows in "
+               f"{result.seconds:.1f}s: {result.path} ({size / 1e6:.1f} MB)")
+
+
+@app.command()
+def generate(
+    model_path: Path = typer.Argument(..., metavar="MODEL_PATH", help="A model file from `dbsynth train`."),
+    target: str = typer.Argument(..., metavar="TARGET_URL", help="Database to write (tables are created)."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same output."),
+    scale: float = typer.Option(1.0, "--scale", help="Multiply root-table rows; children follow."),
+    if_exists: str = typer.Option("refuse", "--if-exists",
+                                  help="When the target already has the tables: refuse or replace."),
+) -> None:
+    """Write a synthetic database from a model file; the source database is not needed."""
+    progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
+    result = _run(lambda: generate_database(model_path, target, seed=seed, scale=scale, if_exists=if_exists,
+                                            progress=progress))
+    _summarise(result, "generated")
+
+
+def _summarise(result: CloneResult, verb: str) -> None:
     for warning in result.warnings:
-        err.print(f"warning: {warning}")
+        err.print(f"warning: {warning}", markup=False)
     source_total = sum(result.source_rows.values())
     typer.echo(
-        f"cloned {len(result.rows)} tables: {result.total_rows:,} rows written "
+        f"{verb} {len(result.rows)} tables: {result.total_rows:,} rows written "
         f"(source {source_total:,}) in {result.seconds:.1f}s"
     )
 

@@ -15,6 +15,8 @@ tables it created when the load fails (``ddl.drop_tables``).
 
 from __future__ import annotations
 
+import warnings
+
 import contextlib
 import datetime as dt
 import decimal
@@ -338,7 +340,9 @@ def _datetime(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
     elif aware:
         s = s.dt.tz_localize("UTC")  # naive values for an aware column are taken as UTC
     s = s.astype("datetime64[us, UTC]" if aware else "datetime64[us]")
-    return np.asarray(s.dt.to_pydatetime(), dtype=object)  # a Series on pandas 3, an ndarray on 2
+    with warnings.catch_warnings():  # pandas 2 warns that pandas 3 returns a Series; both work here
+        warnings.simplefilter("ignore", FutureWarning)
+        return np.asarray(s.dt.to_pydatetime(), dtype=object)
 
 
 def _date(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:

@@ -10,6 +10,7 @@ information) as conditioning columns, which are evidence at sampling time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 import numpy as np
 import pandas as pd
 
@@ -17,7 +18,7 @@ from dbsynth.codecs import Codec
 from dbsynth.codecs.categorical import CategoricalCodec
 from dbsynth.codecs.choose import choose_codec
 from dbsynth.codecs.numeric import NumericCodec
-from dbsynth.graph import FkRef
+from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
 from dbsynth.schema.model import Schema
@@ -37,7 +38,8 @@ def null_flag_column(ref: FkRef) -> str:
 @dataclass
 class FittedTable:
     plan: TablePlan
-    source_rows: int
+    source_rows: int        # rows in the source table: --scale 1 writes this many root rows
+    train_rows: int         # rows the model saw (fewer when trained on a sample)
     codecs: dict[str, Codec] = field(default_factory=dict)      # state column -> codec
     conditions: list[str] = field(default_factory=list)         # parent state columns used as evidence
     condition_cards: list[int] = field(default_factory=list)    # their cardinalities (+1: "no parent")
@@ -71,7 +73,7 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
     """Fit `plan.name`; returns the fitted table and its source rows' states (for its children)."""
     table = schema.table(plan.name)
     frame = frames[plan.name]
-    result = FittedTable(plan=plan, source_rows=len(frame))
+    result = FittedTable(plan=plan, source_rows=max(table.row_count, len(frame)), train_rows=len(frame))
     # Every state column's source values, built once: own columns, child counts, FK NULL flags.
     values: dict[str, pd.Series] = {col: frame[col] for col in plan.modelled}
     for col in plan.modelled:
@@ -142,3 +144,29 @@ def _choose_conditions(candidates: dict[str, np.ndarray], cards: dict[str, int],
         scores.append((best, name))
     scores.sort(key=lambda s: (-s[0], s[1]))
     return [name for score, name in scores[:MAX_CONDITIONS] if score >= MIN_CONDITION_MI]
+
+
+@dataclass
+class FittedDatabase:
+    """Everything generation needs, and nothing of the source's rows: what `dbsynth train` stores."""
+
+    schema: Schema
+    order: LoadOrder
+    tables: dict[str, FittedTable]
+    seed: int = 0
+
+
+def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
+                 frames: dict[str, pd.DataFrame], *, seed: int, model: str,
+                 on_table: Callable[[str], None] | None = None) -> FittedDatabase:
+    """Fit every table, parents first (children are conditioned on their parents' states)."""
+    from dbsynth.relational.sample import table_rng
+
+    fitted: dict[str, FittedTable] = {}
+    source_states: dict[str, dict[str, np.ndarray]] = {}
+    for name in order.tables:
+        fitted[name], source_states[name] = fit_table(
+            schema, plans[name], frames, fitted, source_states, model, table_rng(seed, name, "fit"))
+        if on_table:
+            on_table(name)
+    return FittedDatabase(schema, order, fitted, seed)

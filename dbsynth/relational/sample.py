@@ -88,7 +88,7 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
     counts = {ref: _rescaled_counts(fit.codecs[count_column(ref)].decode(states[count_column(ref)], rng)
                                     .fillna(0).to_numpy(dtype=np.int64),
-                                    fit.child_totals.get(ref, 0) * n / max(fit.source_rows, 1))
+                                    fit.child_totals.get(ref, 0) * n / max(fit.train_rows, 1))
               for ref in plan.child_edges}
 
     if plan.primary is not None:
