@@ -10,14 +10,16 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 
+from dbsynth.config import Config, check_against_schema, load_config, with_declared_foreign_keys
 from dbsynth.errors import ConfigError
 from dbsynth.graph import LoadOrder, load_order
-from dbsynth.io.engines import open_source, open_target, parse_url, safe_url
-from dbsynth.io.read import read_tables
+from dbsynth.io.engines import open_source, parse_url, safe_url, target_engine
+from dbsynth.io.read import read_tables, where_mask
 from dbsynth.io.write import check_target, write_database
 from dbsynth.progress import Progress, SilentProgress, stage
 from dbsynth.modelfile import load_model, save_model
@@ -52,6 +54,7 @@ class TrainResult:
     tables: dict[str, str]          # table -> generator name
     source_rows: dict[str, int]
     seconds: float
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -67,109 +70,136 @@ class CloneResult:
         return sum(self.rows.values())
 
 
-def inspect(source: str) -> Inspection:
-    """Schema, load order and per-table plan (keys, PII, parents) of a source database."""
+def inspect(source: str, *, config: ConfigLike = None) -> Inspection:
+    """Schema, load order and per-table plan (keys, PII, parents, the config's rules) of a source."""
+    cfg = resolve_config(config)
     engine = open_source(parse_url(source))
     try:
         schema = introspect(engine, strict_types=False)
+        schema = with_declared_foreign_keys(schema, cfg)
+        check_against_schema(cfg, schema)
         order = load_order(schema)
         frames = read_tables(engine, schema)
-        return Inspection(schema, order, plan_tables(schema, order, frames))
+        return Inspection(schema, order, plan_tables(schema, order, frames, cfg))
     finally:
         engine.dispose()
 
 
 MAX_TRAIN_ROWS = 1_000_000
+DEFAULT_MODEL = "bayesnet"
+
+ConfigLike = Config | str | Path | None
 
 
-def train(source: str, model_path: str | Path, *, seed: int = 0, model: str = "bayesnet",
-          max_train_rows: int = MAX_TRAIN_ROWS, progress: Progress | None = None) -> TrainResult:
+def resolve_config(config: ConfigLike = None, **options: Any) -> Config:
+    """The config file (or object) with explicitly given options on top; None means not given."""
+    base = config if isinstance(config, Config) else load_config(Path(config)) if config else Config.default()
+    return base.merged_with_cli(**options)
+
+
+def train(source: str, model_path: str | Path, *, config: ConfigLike = None, seed: int | None = None,
+          model: str | None = None, max_train_rows: int | None = None,
+          progress: Progress | None = None) -> TrainResult:
     """Fit generators on `source` and store them in a model file; no source row is stored."""
+    cfg = resolve_config(config, seed=seed, model=model, max_train_rows=max_train_rows)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     source_url = parse_url(source)
     src = open_source(source_url)
     try:
-        fitted = _fit(src, introspect(src), seed=seed, model=model, progress=progress,
-                      max_train_rows=max_train_rows)
+        schema, warnings = _source_schema(src, cfg)
+        fitted = _fit(src, schema, cfg, progress)
     finally:
         src.dispose()
-    save_model(fitted, Path(model_path), info={"source": safe_url(source_url), "model": model})
+    save_model(fitted, Path(model_path), info={"source": safe_url(source_url), "model": cfg.model or DEFAULT_MODEL,
+                                               "warnings": warnings})
     return TrainResult(
-        path=Path(model_path), tables={n: f.generator.name if f.generator else "-" for n, f in fitted.tables.items()},
+        path=Path(model_path), tables={n: f.generator.name if f.generator else f.plan.mode
+                                       for n, f in fitted.tables.items()},
         source_rows={t.name: t.row_count for t in fitted.schema.tables}, seconds=time.perf_counter() - started,
+        warnings=warnings,
     )
 
 
-def generate(model_path: str | Path, target: str, *, seed: int = 0, scale: float = 1.0,
-             if_exists: str = "refuse", progress: Progress | None = None) -> CloneResult:
+def generate(model_path: str | Path, target: str, *, config: ConfigLike = None, seed: int | None = None,
+             scale: float | None = None, if_exists: str | None = None,
+             progress: Progress | None = None) -> CloneResult:
     """Write a synthetic database from a model file; the source is not needed."""
-    _check_scale(scale)
+    cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists)
     started = time.perf_counter()
-    fitted, _ = load_model(Path(model_path))
-    dst = open_target(parse_url(target))
-    try:
-        return _generate(fitted, dst, seed=seed, scale=scale, if_exists=if_exists,
-                         progress=progress or SilentProgress(), started=started)
-    finally:
-        dst.dispose()
+    fitted, manifest = load_model(Path(model_path))
+    with target_engine(parse_url(target)) as dst:
+        result = _generate(fitted, dst, cfg, progress or SilentProgress(), started)
+    result.warnings[:0] = list(manifest.get("info", {}).get("warnings", []))
+    return result
 
 
-def clone(source: str, target: str, *, seed: int = 0, scale: float = 1.0, if_exists: str = "refuse",
-          model: str = "bayesnet", max_train_rows: int = MAX_TRAIN_ROWS,
-          progress: Progress | None = None) -> CloneResult:
+def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | None = None,
+          scale: float | None = None, if_exists: str | None = None, model: str | None = None,
+          max_train_rows: int | None = None, progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
     The same as `train` then `generate` with the same seed, without the file.
+    Keyword options override the config's values, as command-line flags do.
     """
-    _check_scale(scale)
+    cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
+                         max_train_rows=max_train_rows)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     src = open_source(parse_url(source))
-    dst = open_target(parse_url(target))
     try:
-        schema = introspect(src)
-        check_target(dst, schema, if_exists)  # refuse before the expensive part
-        fitted = _fit(src, schema, seed=seed, model=model, progress=progress, max_train_rows=max_train_rows)
-        return _generate(fitted, dst, seed=seed, scale=scale, if_exists=if_exists, progress=progress,
-                         started=started)
+        with target_engine(parse_url(target)) as dst:
+            schema, warnings = _source_schema(src, cfg)
+            check_target(dst, schema, cfg.if_exists)  # refuse before the expensive part
+            fitted = _fit(src, schema, cfg, progress)
+            result = _generate(fitted, dst, cfg, progress, started)
     finally:
         src.dispose()
-        dst.dispose()
+    result.warnings[:0] = warnings
+    return result
 
 
-def _fit(src: Engine, schema: Schema, *, seed: int, model: str, progress: Progress,
-         max_train_rows: int) -> FittedDatabase:
+def _source_schema(src: Engine, cfg: Config) -> tuple[Schema, list[str]]:
+    """The source's schema with the config's declared FKs, after checking the config names real things."""
+    schema = with_declared_foreign_keys(introspect(src), cfg)
+    return schema, check_against_schema(cfg, schema)
+
+
+def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> FittedDatabase:
     order = load_order(schema)
     with stage(progress, "reading source", len(schema.tables)) as p:
         frames = read_tables(src, schema, on_table=lambda name, n: p.advance(name, n))
-    plans = plan_tables(schema, order, frames)
-    seeds = sample_roots(schema, plans, frames, max_train_rows, table_rng(seed, "", "train-sample"))
-    if seeds:  # train on whole subtrees of a share of the roots: children per parent stay true
+    plans = plan_tables(schema, order, frames, cfg)
+    seeds = {name: where_mask(src, schema.table(name), frames[name], rule.where)
+             for name in order.tables if (rule := cfg.table_rule(name)).where}
+    subset_rows = {name: int(mask.sum()) for name, mask in seeds.items()}
+    max_rows = cfg.max_train_rows or MAX_TRAIN_ROWS
+    if seeds:
         frames = subtree_subset(schema, order, plans, frames, seeds)
+    sampled = sample_roots(schema, plans, frames, max_rows, table_rng(cfg.seed, "", "train-sample"))
+    if sampled:  # train on whole subtrees of a share of the roots: children per parent stay true
+        frames = subtree_subset(schema, order, plans, frames, sampled)
     with stage(progress, "fitting models", len(order.tables)) as p:
-        return fit_database(schema, order, plans, frames, seed=seed, model=model, on_table=p.advance)
+        fitted = fit_database(schema, order, plans, frames, seed=cfg.seed, model=cfg.model or DEFAULT_MODEL,
+                              on_table=p.advance)
+    for name, rows in subset_rows.items():  # a `where` subset is the new full size of its table
+        fitted.tables[name].source_rows = rows
+    return fitted
 
 
-def _generate(fitted: FittedDatabase, dst: Engine, *, seed: int, scale: float, if_exists: str,
-              progress: Progress, started: float) -> CloneResult:
+def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progress, started: float) -> CloneResult:
     schema, order = fitted.schema, fitted.order
-    check_target(dst, schema, if_exists)
+    check_target(dst, schema, cfg.if_exists)
     with stage(progress, "sampling", len(order.tables)) as p:
-        data = sample_database(schema, order, fitted.tables, scale=scale, seed=seed,
+        data = sample_database(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed,
                                on_table=lambda name, n: p.advance(name, n))
     with stage(progress, "writing target", len(order.tables)) as p:
-        written = write_database(dst, schema, order.tables, data, if_exists=if_exists,
+        written = write_database(dst, schema, order.tables, data, if_exists=cfg.if_exists,
                                  on_table=lambda name, n: p.advance(name, n))
     return CloneResult(
         rows=written.rows,
         source_rows={t.name: t.row_count for t in schema.tables},
         seconds=time.perf_counter() - started,
         warnings=list(schema.warnings) + list(written.warnings),
-        models={n: f.generator.name if f.generator else "-" for n, f in fitted.tables.items()},
+        models={n: f.generator.name if f.generator else f.plan.mode for n, f in fitted.tables.items()},
     )
-
-
-def _check_scale(scale: float) -> None:
-    if not scale > 0:
-        raise ConfigError(f"--scale must be a positive number, not {scale}")

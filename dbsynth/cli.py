@@ -26,6 +26,10 @@ from dbsynth.cli_render import RichProgress, render_inspection, render_table
 from dbsynth.errors import DbsynthError
 from dbsynth.inspection import inspection_to_dict
 
+MODEL_HELP = "Generator for every table: bayesnet, copula, neural or independent. [default: bayesnet]"
+CONFIG_HELP = ("TOML file with every option and per-table / per-column rules (copy, skip, where, fake, null, "
+               "hash, ...); see docs/config.md. Flags given on the command line win.")
+
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Clone a relational database into a synthetic twin: same schema, same statistical shape, "
@@ -57,9 +61,10 @@ def inspect(
     source: str = typer.Argument(..., metavar="SOURCE_URL", help="SQLAlchemy URL or SQLite file path."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
     table: Optional[str] = typer.Option(None, "--table", help="Show one table's columns: type and what dbsynth does with each."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Show what this TOML config would do."),
 ) -> None:
     """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
-    result = _run(lambda: inspect_database(source))
+    result = _run(lambda: inspect_database(source, config=config))
     if table is not None:
         _run(lambda: result.require_table(table))
         render_table(Console(highlight=False), result, table)
@@ -73,19 +78,22 @@ def inspect(
 def clone(
     source: str = typer.Argument(..., metavar="SOURCE_URL", help="Database to learn from (opened read-only)."),
     target: str = typer.Argument(..., metavar="TARGET_URL", help="Database to write (tables are created)."),
-    seed: int = typer.Option(0, "--seed", help="Same seed, same output."),
-    scale: float = typer.Option(1.0, "--scale", help="Multiply root-table rows; children follow."),
-    if_exists: str = typer.Option("refuse", "--if-exists",
-                                  help="When the target already has the tables: refuse or replace."),
-    model: str = typer.Option("bayesnet", "--model", help="Generator for every table: bayesnet or independent."),
-    max_train_rows: int = typer.Option(MAX_TRAIN_ROWS, "--max-train-rows", min=100,
-                                       help="Fit on whole subtrees of a share of root rows so that no table "
-                                            "exceeds about this many rows."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same output. [default: 0]"),
+    scale: Optional[float] = typer.Option(None, "--scale", help="Multiply root-table rows; children follow. [default: 1]"),
+    if_exists: Optional[str] = typer.Option(None, "--if-exists",
+                                            help="When the target already has the tables: refuse or replace. "
+                                                 "[default: refuse]"),
+    model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
+                                                 help="Fit on whole subtrees of a share of root rows so that no "
+                                                      f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
 ) -> None:
     """Clone SOURCE_URL into TARGET_URL as synthetic data."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
-    result = _run(lambda: clone_database(source, target, seed=seed, scale=scale, if_exists=if_exists,
-                                         model=model, max_train_rows=max_train_rows, progress=progress))
+    result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
+                                         if_exists=if_exists, model=model, max_train_rows=max_train_rows,
+                                         progress=progress))
     _summarise(result, "cloned")
 
 
@@ -94,16 +102,19 @@ def train(
     source: str = typer.Argument(..., metavar="SOURCE_URL", help="Database to learn from (opened read-only)."),
     output: Path = typer.Option(..., "--output", "-o", metavar="MODEL_PATH",
                                 help="Model file to write (JSON in a zip; holds no source rows)."),
-    seed: int = typer.Option(0, "--seed", help="Same seed, same model."),
-    model: str = typer.Option("bayesnet", "--model", help="Generator for every table: bayesnet or independent."),
-    max_train_rows: int = typer.Option(MAX_TRAIN_ROWS, "--max-train-rows", min=100,
-                                       help="Fit on whole subtrees of a share of root rows so that no table "
-                                            "exceeds about this many rows."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same model. [default: 0]"),
+    model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
+    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
+                                                 help="Fit on whole subtrees of a share of root rows so that no "
+                                                      f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
 ) -> None:
     """Fit generators on SOURCE_URL and save them, to generate many times without the source."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
-    result = _run(lambda: train_model(source, output, seed=seed, model=model,
+    result = _run(lambda: train_model(source, output, config=config, seed=seed, model=model,
                                               max_train_rows=max_train_rows, progress=progress))
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
     size = result.path.stat().st_size
     typer.echo(f"trained {len(result.tables)} tables on {sum(result.source_rows.values()):,} rows in "
                f"{result.seconds:.1f}s: {result.path} ({size / 1e6:.1f} MB)")
@@ -113,15 +124,17 @@ def train(
 def generate(
     model_path: Path = typer.Argument(..., metavar="MODEL_PATH", help="A model file from `dbsynth train`."),
     target: str = typer.Argument(..., metavar="TARGET_URL", help="Database to write (tables are created)."),
-    seed: int = typer.Option(0, "--seed", help="Same seed, same output."),
-    scale: float = typer.Option(1.0, "--scale", help="Multiply root-table rows; children follow."),
-    if_exists: str = typer.Option("refuse", "--if-exists",
-                                  help="When the target already has the tables: refuse or replace."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same output. [default: 0]"),
+    scale: Optional[float] = typer.Option(None, "--scale", help="Multiply root-table rows; children follow. [default: 1]"),
+    if_exists: Optional[str] = typer.Option(None, "--if-exists",
+                                            help="When the target already has the tables: refuse or replace. "
+                                                 "[default: refuse]"),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML config: seed, scale, if_exists are used."),
 ) -> None:
     """Write a synthetic database from a model file; the source database is not needed."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
-    result = _run(lambda: generate_database(model_path, target, seed=seed, scale=scale, if_exists=if_exists,
-                                            progress=progress))
+    result = _run(lambda: generate_database(model_path, target, config=config, seed=seed, scale=scale,
+                                            if_exists=if_exists, progress=progress))
     _summarise(result, "generated")
 
 

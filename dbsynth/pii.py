@@ -17,8 +17,9 @@ from dbsynth.schema.model import Column
 
 @dataclass(frozen=True)
 class PiiMatch:
-    provider: str   # a dbsynth.codecs.fake provider
-    reason: str     # "name" or "values", shown by `dbsynth inspect`
+    provider: str             # a dbsynth.codecs.fake provider
+    reason: str               # "name", "values" or "config", shown by `dbsynth inspect`
+    locale: str = "en_US"     # Faker locale of the fake values
 
 
 # (regex over the normalised column name, provider); first match wins.

@@ -23,7 +23,7 @@ _NUMERIC_KINDS = {"integer": "integer", "float": "float", "decimal": "decimal",
 def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | None) -> Codec:
     t = column.type
     if pii is not None:
-        return FakeCodec.fit(values, pii.provider, t.length)
+        return FakeCodec.fit(values, pii.provider, t.length, pii.locale)
     if t.kind in _NUMERIC_KINDS:
         scale = t.scale if t.kind == "decimal" else None
         value_kind = "integer" if t.kind == "decimal" and t.scale == 0 else _NUMERIC_KINDS[t.kind]

@@ -77,8 +77,9 @@ class FakeCodec:
         self.n_states = 2 if has_null else 1
 
     @classmethod
-    def fit(cls, values: pd.Series, provider: str, max_length: int | None = None) -> FakeCodec:
-        return cls(provider, bool(values.isna().any()), max_length)
+    def fit(cls, values: pd.Series, provider: str, max_length: int | None = None,
+            locale: str = "en_US") -> FakeCodec:
+        return cls(provider, bool(values.isna().any()), max_length, locale)
 
     def encode(self, values: pd.Series) -> np.ndarray:
         return values.isna().to_numpy().astype(np.int64) if self.has_null else np.zeros(len(values), np.int64)

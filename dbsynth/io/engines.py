@@ -9,7 +9,9 @@ show a password.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -91,6 +93,23 @@ def open_target(url: URL) -> Engine:
         raise ConfigError(f"unsupported database {backend!r} in {safe_url(url)}; use sqlite, postgresql or mysql")
     check_connection(engine, url, role="target")
     return engine
+
+
+@contextmanager
+def target_engine(url: URL) -> Iterator[Engine]:
+    """open_target as a context: a SQLite file this run created is removed again if the run fails."""
+    path = Path(url.database).expanduser() if is_sqlite(url) and url.database not in (None, "", ":memory:") else None
+    fresh = path is not None and not path.exists()
+    engine = open_target(url)
+    try:
+        yield engine
+    except BaseException:
+        engine.dispose()
+        if fresh and path is not None and path.exists():
+            path.unlink()
+        raise
+    finally:
+        engine.dispose()
 
 
 def check_connection(engine: Engine, url: URL, role: str) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import warnings
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dbsynth.errors import ConfigError
 from dbsynth.schema.model import Schema, Table
 
 
@@ -37,3 +39,24 @@ def read_tables(engine: Engine, schema: Schema,
                 if on_table:
                     on_table(t.name, len(frames[t.name]))
     return frames
+
+
+def where_mask(engine: Engine, table: Table, frame: pd.DataFrame, where: str) -> np.ndarray:
+    """Which rows of `frame` match the config's `where` clause, evaluated by the source itself.
+
+    Rows are matched on the primary key (all columns when there is none). The
+    source connection is read-only, so a clause can filter but never write.
+    """
+    key = list(table.pk_columns) or list(table.column_names)
+    reflected = sa.Table(table.name, sa.MetaData(), autoload_with=engine)
+    query = sa.select(*(reflected.c[c] for c in key)).where(sa.text(f"({where})"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=sa.exc.SAWarning)
+            with engine.connect() as conn:
+                matching = {tuple(map(str, row)) for row in conn.execute(query)}
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise ConfigError(f"tables.{table.name}.where: the source rejected {where!r}: {reason}") from None
+    rows = frame[key].astype(object).to_numpy()
+    return np.array([tuple(map(str, r)) in matching for r in rows], dtype=bool)

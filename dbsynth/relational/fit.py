@@ -17,11 +17,13 @@ import pandas as pd
 from dbsynth.codecs import Codec
 from dbsynth.codecs.categorical import CategoricalCodec
 from dbsynth.codecs.choose import choose_codec
+from dbsynth.codecs.fake import FakeCodec
 from dbsynth.codecs.numeric import NumericCodec
+from dbsynth.codecs.pseudonym import pseudonymise, salt_for
 from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
-from dbsynth.schema.model import Schema
+from dbsynth.schema.model import Schema, Table
 
 MAX_CONDITIONS = 3
 MIN_CONDITION_MI = 0.01   # nats; below this a parent column tells the child nothing
@@ -47,6 +49,8 @@ class FittedTable:
     primary_null_share: float = 0.0
     deferred_null_share: dict[FkRef, float] = field(default_factory=dict)
     child_totals: dict[FkRef, int] = field(default_factory=dict)  # source children per edge
+    copied: pd.DataFrame | None = None                             # mode "copy": the rows to write
+    copied_counts: dict[FkRef, np.ndarray] = field(default_factory=dict)  # their real child counts
 
     @property
     def state_columns(self) -> list[str]:
@@ -69,20 +73,30 @@ def parent_row_index(child: pd.DataFrame, parent: pd.DataFrame, fk_cols: tuple[s
 
 def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
               fitted: dict[str, FittedTable], source_states: dict[str, dict[str, np.ndarray]],
-              model: str, rng: np.random.Generator) -> tuple[FittedTable, dict[str, np.ndarray]]:
+              model: str, rng: np.random.Generator, seed: int = 0) -> tuple[FittedTable, dict[str, np.ndarray]]:
     """Fit `plan.name`; returns the fitted table and its source rows' states (for its children)."""
     table = schema.table(plan.name)
     frame = frames[plan.name]
     result = FittedTable(plan=plan, source_rows=max(table.row_count, len(frame)), train_rows=len(frame))
     # Every state column's source values, built once: own columns, child counts, FK NULL flags.
     values: dict[str, pd.Series] = {col: frame[col] for col in plan.modelled}
+    for col in plan.hashed:
+        values[col] = pseudonymise(frame[col], table.column(col).type, salt_for(seed))
     for col in plan.modelled:
-        result.codecs[col] = choose_codec(plan.name, table.column(col), frame[col], plan.pii.get(col))
+        kind = table.column(col).type.kind
+        if col in plan.hashed or (col in plan.kept and kind == "text"):
+            result.codecs[col] = CategoricalCodec.fit(values[col], min_count=1)   # every value, rare ones too
+        else:
+            result.codecs[col] = choose_codec(plan.name, table.column(col), frame[col], plan.pii.get(col))
     for ref in plan.child_edges:
         counts = pd.Series(_child_counts(schema, ref, frame, frames))
         result.child_totals[ref] = int(counts.sum())
         values[count_column(ref)] = counts
         result.codecs[count_column(ref)] = NumericCodec.fit(counts, "integer")
+        if plan.mode == "copy":
+            result.copied_counts[ref] = counts.to_numpy(dtype=np.int64)
+    if plan.mode == "copy":
+        result.copied = _copied_rows(table, plan, frame, rng, salt_for(seed))
     for ref in plan.secondary:
         isnull = frame[list(ref.fk(schema).columns)].isna().any(axis=1)
         if isnull.any():
@@ -112,13 +126,27 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
         if result.conditions:
             evidence = np.column_stack([candidates[c] for c in result.conditions])
 
-    if len(frame) and result.codecs:
+    if len(frame) and result.codecs and plan.mode == "model":
         data = np.column_stack([evidence] + [states[c] for c in result.codecs])
-        generator = create(model)
+        generator = create(plan.model or model)
         generator.fit(data, result.condition_cards + [c.n_states for c in result.codecs.values()],
                       len(result.conditions), rng)
         result.generator = generator
     return result, states
+
+
+def _copied_rows(table: Table, plan: TablePlan, frame: pd.DataFrame, rng: np.random.Generator,
+                 salt: bytes) -> pd.DataFrame:
+    """A copy table's rows, personal data already faked: the model file never holds it."""
+    rows = frame[[c.name for c in table.columns if not c.computed]].copy()
+    for col, match in plan.pii.items():
+        fake = FakeCodec.fit(rows[col], match.provider, table.column(col).type.length, match.locale)
+        rows[col] = fake.decode(fake.encode(rows[col]), rng).to_numpy()
+    for col in plan.hashed:
+        rows[col] = pseudonymise(rows[col], table.column(col).type, salt)
+    for col in plan.nulled:
+        rows[col] = None
+    return rows.reset_index(drop=True)
 
 
 def _child_counts(schema: Schema, ref: FkRef, parent: pd.DataFrame,
@@ -166,7 +194,7 @@ def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
     source_states: dict[str, dict[str, np.ndarray]] = {}
     for name in order.tables:
         fitted[name], source_states[name] = fit_table(
-            schema, plans[name], frames, fitted, source_states, model, table_rng(seed, name, "fit"))
+            schema, plans[name], frames, fitted, source_states, model, table_rng(seed, name, "fit"), seed)
         if on_table:
             on_table(name)
     return FittedDatabase(schema, order, fitted, seed)

@@ -14,10 +14,11 @@ invoice has lines; not every track was sold), then the one with most rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from dbsynth.config import Config
 from dbsynth.errors import SchemaError
 from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.pii import PiiMatch, detect
@@ -38,22 +39,54 @@ class TablePlan:
     computed: tuple[str, ...] = ()
     pii: dict[str, PiiMatch] = field(default_factory=dict)
     child_edges: tuple[FkRef, ...] = ()     # FKs of other tables pointing here (not deferred)
+    mode: str = "model"                     # model | copy (rows verbatim) | skip (left empty)
+    model: str | None = None                # generator forced by the config (else the global choice)
+    scale: float | None = None              # root tables: the config's own scale
+    nulled: tuple[str, ...] = ()            # columns written as NULL
+    hashed: tuple[str, ...] = ()            # columns modelled over salted-hash pseudonyms of their values
+    kept: tuple[str, ...] = ()              # columns whose values (rare ones included) are reproduced
 
     @property
     def fk_refs(self) -> tuple[FkRef, ...]:
         return ((self.primary,) if self.primary else ()) + self.secondary
 
 
-def plan_tables(schema: Schema, order: LoadOrder, frames: dict[str, pd.DataFrame]) -> dict[str, TablePlan]:
+def plan_tables(schema: Schema, order: LoadOrder, frames: dict[str, pd.DataFrame],
+                config: Config | None = None) -> dict[str, TablePlan]:
     child_edges: dict[str, list[FkRef]] = {t: [] for t in schema.table_names}
     for table in schema.tables:
         for i, fk in enumerate(table.foreign_keys):
             if not order.is_deferred(table.name, i):
                 child_edges[fk.referred_table].append(FkRef(table.name, i))
+    config = config or Config.default()
     return {
-        name: _plan_table(schema, schema.table(name), order, frames, tuple(child_edges[name]))
+        name: _apply_rules(_plan_table(schema, schema.table(name), order, frames, tuple(child_edges[name])),
+                           config, frames[name])
         for name in order.tables
     }
+
+
+def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TablePlan:
+    """The config's table and column rules on top of what dbsynth decided by itself."""
+    rule = config.table_rule(plan.name)
+    pii = dict(plan.pii)
+    nulled, hashed, kept = [], [], []
+    for column in plan.modelled:
+        col_rule = config.column_rule(plan.name, column)
+        if col_rule.mode == "fake":
+            detected = pii.get(column)
+            provider = col_rule.provider or (detected.provider if detected else "word")
+            pii[column] = PiiMatch(provider, "config", col_rule.locale or config.locale)
+        elif col_rule.mode in ("model", "keep", "hash", "null"):
+            pii.pop(column, None)
+            {"keep": kept, "hash": hashed, "null": nulled}.get(col_rule.mode, []).append(column)
+        elif column in pii and config.locale != pii[column].locale:
+            pii[column] = PiiMatch(pii[column].provider, pii[column].reason, config.locale)
+    return replace(
+        plan, pii=pii, mode=rule.mode, model=rule.model, scale=rule.scale if plan.primary is None else None,
+        nulled=tuple(nulled), hashed=tuple(hashed), kept=tuple(kept),
+        modelled=tuple(c for c in plan.modelled if c not in nulled),
+    )
 
 
 def _plan_table(schema: Schema, table: Table, order: LoadOrder, frames: dict[str, pd.DataFrame],

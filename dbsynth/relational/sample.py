@@ -22,7 +22,7 @@ from dbsynth.relational.deferred import fill_cross_reference, fill_self_referenc
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column
 from dbsynth.relational.keys import degree_weighted_parents, generate_keys, running_index
 from dbsynth.relational.unique import enforce_unique
-from dbsynth.schema.model import Schema
+from dbsynth.schema.model import Schema, Table
 
 
 @dataclass
@@ -57,10 +57,14 @@ def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTa
 def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, SyntheticTable], *,
                  scale: float, rng: np.random.Generator) -> SyntheticTable:
     plan, table = fit.plan, schema.table(fit.plan.name)
+    if plan.mode == "skip":
+        return _skipped_table(table, fit)
+    if plan.mode == "copy" and fit.copied is not None:
+        return _copied_table(fit, scale, rng)
     parent_rows = np.empty(0, dtype=np.int64)
     evidence = None
     if plan.primary is None:
-        n = int(round(fit.source_rows * scale))
+        n = int(round(fit.source_rows * (plan.scale if plan.scale is not None else scale)))
     else:
         fk = plan.primary.fk(schema)
         parent = synthetic[fk.referred_table]
@@ -105,6 +109,8 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     for ref in plan.deferred:
         for col in ref.fk(schema).columns:
             frame[col] = pd.Series([None] * n, dtype=object)
+    for col in plan.nulled:
+        frame[col] = pd.Series([None] * n, dtype=object)
 
     skip = {plan.key_columns} if plan.key_columns else set()
     if plan.primary is not None and plan.running_index:
@@ -115,6 +121,27 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     states = {c: s[keep] for c, s in states.items()}
     counts = {r: c[keep] for r, c in counts.items()}
     _cap_unique_fk_counts(schema, counts)
+    return SyntheticTable(frame, states, counts)
+
+
+def _skipped_table(table: Table, fit: FittedTable) -> SyntheticTable:
+    """Mode "skip": the table exists in the target but holds no rows."""
+    frame = pd.DataFrame({c.name: pd.Series([], dtype=object) for c in table.columns if not c.computed})
+    return SyntheticTable(frame, {c: np.zeros(0, dtype=np.int64) for c in fit.codecs},
+                          {ref: np.zeros(0, dtype=np.int64) for ref in fit.plan.child_edges})
+
+
+def _copied_table(fit: FittedTable, scale: float, rng: np.random.Generator) -> SyntheticTable:
+    """Mode "copy": the source rows as they are (lookup tables); their children follow the real counts."""
+    frame = fit.copied.copy() if fit.copied is not None else pd.DataFrame()
+    states = {name: codec.encode(frame[name]) for name, codec in fit.codecs.items() if name in frame.columns}
+    counts = {}
+    for ref, real in fit.copied_counts.items():
+        exact = real * scale
+        counts[ref] = (np.floor(exact) + (rng.random(real.size) < exact - np.floor(exact))).astype(np.int64)
+        states[count_column(ref)] = fit.codecs[count_column(ref)].encode(pd.Series(real))
+    for name in fit.codecs:
+        states.setdefault(name, np.zeros(len(frame), dtype=np.int64))
     return SyntheticTable(frame, states, counts)
 
 
