@@ -69,6 +69,7 @@ def plan_tables(schema: Schema, order: LoadOrder, frames: dict[str, pd.DataFrame
 def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TablePlan:
     """The config's table and column rules on top of what dbsynth decided by itself."""
     rule = config.table_rule(plan.name)
+    own = next((t for t in config.tables if t.name == plan.name), None)  # what this table sets itself
     pii = dict(plan.pii)
     nulled, hashed, kept = [], [], []
     for column in plan.modelled:
@@ -83,7 +84,8 @@ def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TableP
         elif column in pii and config.locale != pii[column].locale:
             pii[column] = PiiMatch(pii[column].provider, pii[column].reason, config.locale)
     return replace(
-        plan, pii=pii, mode=rule.mode, model=rule.model, scale=rule.scale if plan.primary is None else None,
+        plan, pii=pii, mode=rule.mode, model=own.model if own else None,
+        scale=own.scale if own is not None and plan.primary is None else None,
         nulled=tuple(nulled), hashed=tuple(hashed), kept=tuple(kept),
         modelled=tuple(c for c in plan.modelled if c not in nulled),
     )
