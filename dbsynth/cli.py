@@ -23,7 +23,7 @@ from dbsynth.api import generate as generate_database
 from dbsynth.api import inspect as inspect_database
 from dbsynth.api import train as train_model
 from dbsynth.cli_render import RichProgress, render_inspection, render_table
-from dbsynth.errors import DbsynthError
+from dbsynth.errors import ConfigError, DbsynthError
 from dbsynth.inspection import inspection_to_dict
 
 MODEL_HELP = "Generator for every table: bayesnet, copula, neural or independent. [default: bayesnet]"
@@ -136,6 +136,34 @@ def generate(
     result = _run(lambda: generate_database(model_path, target, config=config, seed=seed, scale=scale,
                                             if_exists=if_exists, progress=progress))
     _summarise(result, "generated")
+
+
+@app.command()
+def report(
+    source: str = typer.Argument(..., metavar="SOURCE_URL", help="The database that was cloned (read-only)."),
+    target: str = typer.Argument(..., metavar="TARGET_URL", help="The synthetic copy (read-only)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="report.html",
+                                          help="Write a self-contained HTML report (opens offline)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    max_rows: int = typer.Option(20_000, "--max-rows", min=100,
+                                 help="Score at most this many rows a table (whole subtrees are sampled)."),
+) -> None:
+    """Quality (sdmetrics), integrity and privacy of a synthetic copy against its source."""
+    from dbsynth.report import build_report, report_to_dict, write_html  # sdmetrics is slow to import
+
+    if output is None and not as_json:
+        err.print("error: give -o report.html, --json, or both")
+        raise typer.Exit(ConfigError.exit_code)
+    progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
+    result = _run(lambda: build_report(source, target, max_rows=max_rows, progress=progress))
+    if output is not None:
+        _run(lambda: write_html(result, output))
+    if as_json:
+        typer.echo(json.dumps(report_to_dict(result), indent=2))
+    else:
+        props = ", ".join(f"{name} {score:.2f}" for name, score in result.quality.properties.items())
+        verdict = "0 orphans, 0 duplicate keys" if result.integrity.ok else "INTEGRITY PROBLEMS (see report)"
+        typer.echo(f"quality {result.quality.overall:.2f} ({props}); {verdict}; report: {output}")
 
 
 def _summarise(result: CloneResult, verb: str) -> None:

@@ -29,10 +29,16 @@ class Codec(Protocol):
 
 def codec_from_state(state: dict[str, Any]) -> Codec:
     """Rebuild a codec from `to_state()` output (plain JSON data, never pickle)."""
+    from dbsynth.codecs.array import ArrayCodec, SetCodec
+    from dbsynth.codecs.binary import BytesCodec
     from dbsynth.codecs.categorical import CategoricalCodec
     from dbsynth.codecs.fake import FakeCodec
+    from dbsynth.codecs.jsondoc import JsonCodec
+    from dbsynth.codecs.jsonvalues import ConstantCodec
+    from dbsynth.codecs.network import NetworkCodec
     from dbsynth.codecs.numeric import NumericCodec
     from dbsynth.codecs.text import FreeTextCodec
 
-    kinds = {c.kind: c for c in (CategoricalCodec, FakeCodec, NumericCodec, FreeTextCodec)}
+    kinds = {c.kind: c for c in (ArrayCodec, BytesCodec, CategoricalCodec, ConstantCodec, FakeCodec,
+                                 FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec)}
     return kinds[state["kind"]].from_state(state)  # type: ignore[attr-defined]

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from dbsynth.codecs import Codec
+from dbsynth.codecs.array import ArrayCodec, SetCodec
+from dbsynth.codecs.binary import BytesCodec
 from dbsynth.codecs.categorical import MIN_COUNT, CategoricalCodec
 from dbsynth.codecs.fake import FakeCodec
+from dbsynth.codecs.jsondoc import JsonCodec
+from dbsynth.codecs.jsonvalues import looks_like_json
+from dbsynth.codecs.network import NetworkCodec, network_subtype
 from dbsynth.codecs.numeric import NumericCodec
 from dbsynth.codecs.text import FreeTextCodec
 from dbsynth.errors import UnsupportedType
 from dbsynth.pii import PiiMatch, semantic_provider
-from dbsynth.schema.model import Column
+from dbsynth.schema.model import Column, SqlType
 
 # Text is categorical when frequent values (seen >= MIN_COUNT times) cover this share of rows.
 CATEGORICAL_COVERAGE = 0.6
 
 _NUMERIC_KINDS = {"integer": "integer", "float": "float", "decimal": "decimal",
-                  "datetime": "datetime", "date": "date", "time": "time"}
+                  "datetime": "datetime", "date": "date", "time": "time", "interval": "interval"}
 
 
 def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | None) -> Codec:
@@ -27,23 +34,36 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
     if t.kind in _NUMERIC_KINDS:
         scale = t.scale if t.kind == "decimal" else None
         value_kind = "integer" if t.kind == "decimal" and t.scale == 0 else _NUMERIC_KINDS[t.kind]
-        return NumericCodec.fit(values, value_kind, scale=scale, timezone=t.timezone)
+        return NumericCodec.fit(values, value_kind, scale=scale, timezone=t.timezone,
+                                precision=t.precision if value_kind == "decimal" else None)
     if t.kind in ("boolean", "enum"):
         return CategoricalCodec.fit(values, min_count=1)  # the domain is the type's, not the data's
     if t.kind == "uuid":
         return FakeCodec.fit(values, "uuid")
     if t.kind == "bytes":
-        return FakeCodec.fit(values, "bytes")
+        return BytesCodec.fit(values, t.length)
     if t.kind == "text":
         provider = semantic_provider(column)
         if provider:
             return CategoricalCodec.fit(values, rare_provider=provider, max_length=t.length)
-        return _text_codec(values, t.length)
+        return _text_codec(values, t.length, column.name)
+    if t.kind == "json":  # documents; JSON text where the driver gave text (a JSON column read as LONGTEXT)
+        return JsonCodec.fit(values, name=column.name, text_input=looks_like_json(values))
+    if t.kind == "array" and t.values:  # MySQL SET: a subset of the declared labels
+        return SetCodec.fit(values, t.values)
+    if t.kind == "array":
+        element = dataclasses.replace(column, type=t.item or SqlType("text"), nullable=True)
+        return ArrayCodec.fit(values, lambda items: choose_codec(table, element, items, None))
+    if t.kind == "network":
+        return NetworkCodec.fit(values, network_subtype(t.source_name))
     raise UnsupportedType(table, column.name, t.source_name or t.kind)
 
 
-def _text_codec(values: pd.Series, max_length: int | None) -> Codec:
+def _text_codec(values: pd.Series, max_length: int | None, name: str = "value") -> Codec:
     present = values.dropna()
+    if looks_like_json(present):
+        # JSON kept as text (MariaDB's JSON type is LONGTEXT with a CHECK): modelled as JSON, written as text.
+        return JsonCodec.fit(values, as_text=True, name=name, max_length=max_length)
     counts = present.value_counts()
     frequent_share = counts[counts >= MIN_COUNT].sum() / max(len(present), 1)
     if len(present) and frequent_share >= CATEGORICAL_COVERAGE:

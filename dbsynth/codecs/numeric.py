@@ -8,6 +8,7 @@ distribution (and integrality, precision, date granularity) exact.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any
 
 import numpy as np
@@ -23,14 +24,16 @@ class NumericCodec:
     kind = "numeric"
 
     def __init__(self, value_kind: str, edges: list[float], bin_values: list[list[float]],
-                 has_null: bool, scale: int | None = None, timezone: bool = False) -> None:
-        self.value_kind = value_kind        # integer | float | decimal | datetime | date | time
+                 has_null: bool, scale: int | None = None, timezone: bool = False,
+                 precision: int | None = None) -> None:
+        self.value_kind = value_kind        # integer | float | decimal | datetime | date | time | interval
         self.edges = np.asarray(edges, dtype=float)
         dtype = object if value_kind == "integer" else float   # Python ints: exact at any size
         self.bin_values = [np.asarray(v, dtype=dtype) for v in bin_values]
         self.has_null = has_null
         self.scale = scale
         self.timezone = timezone
+        self.precision = precision          # decimal(p, s): decoded values stay below 10^(p-s)
         self.n_states = len(self.bin_values) + (1 if has_null else 0)
 
     @property
@@ -39,7 +42,7 @@ class NumericCodec:
 
     @classmethod
     def fit(cls, values: pd.Series, value_kind: str, scale: int | None = None,
-            timezone: bool = False) -> NumericCodec:
+            timezone: bool = False, precision: int | None = None) -> NumericCodec:
         numbers = to_numbers(values, value_kind)
         keep = ~np.isnan(numbers)
         present = numbers[keep]
@@ -47,7 +50,7 @@ class NumericCodec:
         exact = _exact_integers(values)[keep] if value_kind == "integer" else present
         has_null = bool((~keep).any())
         if present.size == 0:
-            return cls(value_kind, [], [], has_null=True, scale=scale, timezone=timezone)
+            return cls(value_kind, [], [], has_null=True, scale=scale, timezone=timezone, precision=precision)
         distinct = np.unique(present)
         if distinct.size <= MAX_BINS:
             # Few distinct values: each is a state of its own, exactly.
@@ -65,7 +68,7 @@ class NumericCodec:
             if inside.size > VALUES_PER_BIN:  # keep the shape, bound the model size
                 inside = inside[np.linspace(0, inside.size - 1, VALUES_PER_BIN).round().astype(np.int64)]
             bin_values.append([int(v) for v in inside] if value_kind == "integer" else inside.tolist())
-        return cls(value_kind, edges, bin_values, has_null, scale, timezone)
+        return cls(value_kind, edges, bin_values, has_null, scale, timezone, precision)
 
     def encode(self, values: pd.Series) -> np.ndarray:
         numbers = to_numbers(values, self.value_kind)
@@ -83,16 +86,32 @@ class NumericCodec:
                 out[rows] = values[rng.integers(0, values.size, rows.size)]
         if integer:
             return _integer_series(out)
+        if self.value_kind == "decimal" and self.precision is not None:
+            # Beyond 15 digits a float can round up past the type's bound (99...9.99 -> 1e18).
+            limit = decimal_limit(self.precision, self.scale or 0)
+            out = np.clip(out, -limit, limit)
         return from_numbers(out, self.value_kind, self.scale, self.timezone)
 
     def to_state(self) -> dict[str, Any]:
         return {"kind": self.kind, "value_kind": self.value_kind, "edges": self.edges.tolist(),
                 "bin_values": [v.tolist() for v in self.bin_values], "has_null": self.has_null,
-                "scale": self.scale, "timezone": self.timezone}
+                "scale": self.scale, "timezone": self.timezone, "precision": self.precision}
 
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> NumericCodec:
-        return cls(s["value_kind"], s["edges"], s["bin_values"], s["has_null"], s["scale"], s["timezone"])
+        return cls(s["value_kind"], s["edges"], s["bin_values"], s["has_null"], s["scale"], s["timezone"],
+                   s.get("precision"))
+
+
+def decimal_limit(precision: int, scale: int) -> float:
+    """The largest float that is still a valid DECIMAL(precision, scale) once rounded to `scale` digits."""
+    bound = decimal.Decimal(10) ** (precision - scale) - decimal.Decimal(1).scaleb(-scale)
+    quantum = decimal.Decimal(1).scaleb(-scale)
+    limit = float(bound)
+    ctx = decimal.Context(prec=100, rounding=decimal.ROUND_HALF_EVEN)
+    while decimal.Decimal(repr(limit)).quantize(quantum, context=ctx) > bound:
+        limit = float(np.nextafter(limit, 0.0))
+    return limit
 
 
 def _exact_integers(values: pd.Series) -> np.ndarray:
@@ -118,6 +137,9 @@ def to_numbers(values: pd.Series, value_kind: str) -> np.ndarray:
         return np.array([np.nan if _isnull(v) else float((_as_date(v) - _EPOCH).days) for v in values])
     if value_kind == "time":
         return np.array([np.nan if _isnull(v) else _seconds(v) for v in values])
+    if value_kind == "interval":  # seconds, whatever the driver gave (timedelta, pd.Timedelta, text)
+        deltas = pd.to_timedelta(values.astype(object).where(values.notna(), None), errors="coerce")
+        return deltas.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
     return pd.to_numeric(values.astype(object).where(values.notna(), None), errors="coerce").to_numpy(
         dtype=float, na_value=np.nan)
 
@@ -136,6 +158,9 @@ def from_numbers(numbers: np.ndarray, value_kind: str, scale: int | None, timezo
                          dtype=object)
     if value_kind == "time":
         return pd.Series([None if m else _time(v) for v, m in zip(numbers, missing)], dtype=object)
+    if value_kind == "interval":
+        micros = np.round(np.where(missing, 0, numbers) * 1e6).astype("int64")
+        return pd.Series(pd.to_timedelta(micros, unit="us")).mask(missing)
     if value_kind == "decimal" and scale is not None:
         numbers = np.round(numbers, scale)
     return pd.Series(numbers)

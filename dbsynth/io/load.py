@@ -31,7 +31,7 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.types.json import Json, Jsonb
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 
 from dbsynth.errors import DbsynthError, SchemaError
 
@@ -216,9 +216,13 @@ def _copy(cur: Any, table: sa.Table, columns: list[sa.Column], frame: pd.DataFra
 
 def _pg_wrap(col: sa.Column, values: np.ndarray) -> np.ndarray:
     """psycopg needs JSON documents wrapped to know they are JSON, not a Python dict to adapt."""
-    if not isinstance(col.type, sa.JSON):
+    typ = col.type
+    if isinstance(typ, sa.ARRAY) and isinstance(typ.item_type, sa.JSON):  # json[] / jsonb[]: each element
+        wrap = Jsonb if isinstance(typ.item_type, postgresql.JSONB) else Json
+        return _map(values, lambda v: [None if e is None else wrap(e, dumps=_json_dumps) for e in v])
+    if not isinstance(typ, sa.JSON):
         return values
-    wrap = Jsonb if isinstance(col.type, postgresql.JSONB) else Json
+    wrap = Jsonb if isinstance(typ, postgresql.JSONB) else Json
     return _map(values, lambda v: wrap(v, dumps=_json_dumps))
 
 
@@ -367,6 +371,11 @@ def _text(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
     return s.astype(str).to_numpy(dtype=object)  # numbers, UUIDs, addresses: their text form
 
 
+def _set_labels(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    """A MySQL SET value as its comma-separated labels (sampled SETs are lists of labels)."""
+    return _map(s.to_numpy(dtype=object), lambda v: v if isinstance(v, str) else ",".join(map(str, v)))
+
+
 def _uuid(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
     if getattr(typ, "as_uuid", True):
         return _map(s.to_numpy(dtype=object), lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)))
@@ -376,7 +385,7 @@ def _uuid(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
 _CONVERTERS: list[tuple[type | tuple[type, ...], Callable[[pd.Series, Any, str], Any]]] = [
     ((sa.Interval, postgresql.INTERVAL), _timedelta), (sa.Boolean, _boolean), (sa.Integer, _integer),
     (sa.Float, _float), (sa.Numeric, _decimal), (sa.DateTime, _datetime), (sa.Date, _date),
-    (sa.Time, _time), (sa.Uuid, _uuid), (sa.String, _text),
+    (sa.Time, _time), (sa.Uuid, _uuid), (mysql.SET, _set_labels), (sa.String, _text),
 ]  # anything else (JSON, arrays, bytes, INET, ...) goes to the driver as it is: _plain
 
 
@@ -389,6 +398,8 @@ def _json_default(v: Any) -> Any:
         return v.isoformat()
     if isinstance(v, (uuid.UUID, bytes)):
         return str(v) if isinstance(v, uuid.UUID) else v.hex()
+    if isinstance(v, dt.timedelta):  # an interval (in an array written as JSON): seconds
+        return v.total_seconds()
     raise TypeError(f"{type(v).__name__} is not JSON serialisable")
 
 

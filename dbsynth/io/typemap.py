@@ -161,6 +161,12 @@ def _enum(t: SqlType, dialect: str) -> Mapped:
 
 
 def _array(t: SqlType, dialect: str) -> Mapped:
+    if t.values:  # a MySQL SET: a subset of its labels, written as 'a,b' text there, as a list elsewhere
+        if dialect == "mysql":
+            return mysql.SET(*t.values), None
+        if dialect == "postgresql":
+            return postgresql.ARRAY(sa.Text()), "is a SET, stored as an array of its labels"
+        return sa.JSON(none_as_null=True), "is a SET, stored as a JSON list of its labels"
     item = t.item or SqlType("text")
     if dialect == "postgresql":
         item_type, note = sa_type(item, dialect)

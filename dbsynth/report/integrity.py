@@ -6,6 +6,8 @@ application would see: orphan foreign keys and duplicated unique keys.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -48,3 +50,28 @@ def duplicate_key_counts(engine: Engine, schema: Schema) -> dict[str, int]:
                     sa.select(sa.func.count()).select_from(keyed.distinct().subquery())).scalar_one()
                 out[f"{table.name}({','.join(cols)})"] = int(total) - int(distinct)
     return out
+
+
+@dataclass(frozen=True)
+class IntegrityResult:
+    """What an application would trip over: dangling foreign keys and repeated unique keys."""
+
+    orphans: dict[str, int]     # per 'table.fk_columns'
+    duplicates: dict[str, int]  # per 'table(key_columns)'
+
+    @property
+    def orphan_total(self) -> int:
+        return sum(self.orphans.values())
+
+    @property
+    def duplicate_total(self) -> int:
+        return sum(self.duplicates.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.orphan_total == 0 and self.duplicate_total == 0
+
+
+def check_integrity(engine: Engine, schema: Schema) -> IntegrityResult:
+    """Orphan and duplicate-key counts of the database behind `engine`."""
+    return IntegrityResult(orphans=orphan_counts(engine, schema), duplicates=duplicate_key_counts(engine, schema))

@@ -12,12 +12,17 @@ from sqlalchemy.dialects import mysql, postgresql
 from dbsynth.schema.model import SqlType
 
 _INT_SIZES: list[tuple[type, int]] = [
-    (mysql.TINYINT, 8), (sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32),
+    (mysql.TINYINT, 8), (sa.SmallInteger, 16), (mysql.MEDIUMINT, 24), (sa.BigInteger, 64), (sa.Integer, 32),
 ]
 
 
 def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
     """The SqlType of a reflected column type."""
+    if isinstance(t, postgresql.DOMAIN):
+        # A domain is its base type (what its values are); its CHECK and NOT NULL are not carried.
+        # SQLAlchemy reflects the base type without its modifiers: a domain over varchar(6) or
+        # numeric(5, 2) arrives as VARCHAR / NUMERIC, so the target column is unbounded.
+        return classify(t.data_type, dialect)
     source_name = _compile(t, dialect)
     if isinstance(t, postgresql.ARRAY) or isinstance(t, sa.ARRAY):
         return SqlType("array", source_name, item=classify(t.item_type, dialect))
@@ -50,7 +55,7 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
         return SqlType("json", source_name)
     if isinstance(t, sa.Uuid) or isinstance(t, postgresql.UUID):
         return SqlType("uuid", source_name)
-    if isinstance(t, (postgresql.INET, postgresql.CIDR, postgresql.MACADDR)):
+    if isinstance(t, (postgresql.INET, postgresql.CIDR, postgresql.MACADDR, postgresql.MACADDR8)):
         return SqlType("network", source_name)
     if isinstance(t, (sa.LargeBinary, sa.types._Binary)):
         return SqlType("bytes", source_name, length=getattr(t, "length", None))
