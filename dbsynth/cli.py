@@ -26,7 +26,8 @@ from dbsynth.cli_render import RichProgress, render_inspection, render_table
 from dbsynth.errors import ConfigError, DbsynthError
 from dbsynth.inspection import inspection_to_dict
 
-MODEL_HELP = "Generator for every table: bayesnet, copula, neural or independent. [default: bayesnet]"
+MODEL_HELP = ("Generator for every table: auto (auto-tuning picks per table on a holdout), bayesnet, copula, "
+              "neural or independent. [default: auto]")
 CONFIG_HELP = ("TOML file with every option and per-table / per-column rules (copy, skip, where, fake, null, "
                "hash, ...); see docs/config.md. Flags given on the command line win.")
 
@@ -85,6 +86,9 @@ def clone(
                                                  "[default: refuse]"),
     model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
+                                                help="Auto-tuning's budget per table, in estimated seconds "
+                                                     "(deterministic: not the clock). [default: 10]"),
     max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
                                                  help="Fit on whole subtrees of a share of root rows so that no "
                                                       f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
@@ -93,7 +97,7 @@ def clone(
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
                                          if_exists=if_exists, model=model, max_train_rows=max_train_rows,
-                                         progress=progress))
+                                         tune_budget=tune_budget, progress=progress))
     _summarise(result, "cloned")
 
 
@@ -105,6 +109,9 @@ def train(
     seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same model. [default: 0]"),
     model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+    tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
+                                                help="Auto-tuning's budget per table, in estimated seconds "
+                                                     "(deterministic: not the clock). [default: 10]"),
     max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
                                                  help="Fit on whole subtrees of a share of root rows so that no "
                                                       f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
@@ -112,9 +119,11 @@ def train(
     """Fit generators on SOURCE_URL and save them, to generate many times without the source."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: train_model(source, output, config=config, seed=seed, model=model,
-                                              max_train_rows=max_train_rows, progress=progress))
+                                              max_train_rows=max_train_rows, tune_budget=tune_budget,
+                                              progress=progress))
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False)
+    _print_models(result.tables)
     size = result.path.stat().st_size
     typer.echo(f"trained {len(result.tables)} tables on {sum(result.source_rows.values()):,} rows in "
                f"{result.seconds:.1f}s: {result.path} ({size / 1e6:.1f} MB)")
@@ -166,9 +175,18 @@ def report(
         typer.echo(f"quality {result.quality.overall:.2f} ({props}); {verdict}; report: {output}")
 
 
+def _print_models(models: dict[str, str]) -> None:
+    if not _state["quiet"]:
+        width = max((len(n) for n in models), default=0)
+        for table, choice in models.items():
+            typer.echo(f"  {table:<{width}}  {choice}")
+
+
 def _summarise(result: CloneResult, verb: str) -> None:
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False)
+    if verb == "cloned":
+        _print_models(result.models)
     source_total = sum(result.source_rows.values())
     typer.echo(
         f"{verb} {len(result.rows)} tables: {result.total_rows:,} rows written "

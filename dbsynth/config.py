@@ -331,7 +331,7 @@ def _value_problems(data: Mapping[str, Any]) -> list[Problem]:
     models += [(["tables", t, "model"], r["model"]) for t, r in tables.items() if "model" in r]
     if models:
         from dbsynth.models.base import generator_names
-        names = generator_names()
+        names = ["auto", *generator_names()]   # auto: auto-tuning picks per table
         found += [(p, f"unknown model {m!r}; choose one of {', '.join(names)}") for p, m in models if m not in names]
     locales = [(["locale"], data["locale"])] if "locale" in data else []
     locales += [(["tables", t, "columns", c, "locale"], r["locale"]) for t, tr in tables.items()

@@ -58,7 +58,8 @@ def test_skip_hash_keep_and_per_table_model(chinook_sqlite: Path, tmp_path: Path
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     result = dbsynth.clone(str(chinook_sqlite), target, config=config, seed=2)
     assert result.rows["playlist_track"] == 0
-    assert result.models["track"] == "independent" and result.models["invoice"] == "bayesnet"
+    assert result.models["track"] == "independent"          # forced by the config
+    assert "tuned" in result.models["invoice"]              # the others are auto-tuned
     source = str(chinook_sqlite)
     real = {r[0] for r in rows_of(source, "customer", ["email"])}
     hashed = {r[0] for r in rows_of(target, "customer", ["email"])}

@@ -180,7 +180,7 @@ INVALID = {
                                 'tables.genre.scale: not allowed with mode = "copy": a copied table keeps its rows'),
     "delta alone": ({"delta": 0.1}, "delta: only allowed together with epsilon"),
     "unknown model": ({"tables": {"genre": {"model": "bayes"}}},
-                      "tables.genre.model: unknown model 'bayes'; choose one of bayesnet, copula, independent, neural"),
+                      "tables.genre.model: unknown model 'bayes'; choose one of auto, bayesnet, copula, independent, neural"),
     "incomplete foreign key": ({"foreign_keys": [{"table": "invoice", "columns": ["customer_id"]}]},
                                "foreign_keys[0]: missing required keys 'referred_table', 'referred_columns'"),
 }
@@ -190,7 +190,7 @@ INVALID = {
 def test_invalid_input_gives_the_documented_line(data: dict, message: str) -> None:
     if "unknown model" in message:
         from dbsynth.models.base import generator_names
-        message = message.split("choose one of")[0] + "choose one of " + ", ".join(generator_names())
+        message = message.split("choose one of")[0] + "choose one of " + ", ".join(["auto", *generator_names()])
     assert error_of(data) == message
 
 

@@ -10,7 +10,7 @@ information) as conditioning columns, which are evidence at sampling time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
@@ -24,8 +24,10 @@ from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
 from dbsynth.schema.model import Schema, Table
+from dbsynth.tuning import choose_generator
 
 MAX_CONDITIONS = 3
+TUNE_BUDGET = 10.0         # estimated seconds of auto-tuning per table
 MIN_CONDITION_MI = 0.01   # nats; below this a parent column tells the child nothing
 
 
@@ -51,6 +53,7 @@ class FittedTable:
     child_totals: dict[FkRef, int] = field(default_factory=dict)  # source children per edge
     copied: pd.DataFrame | None = None                             # mode "copy": the rows to write
     copied_counts: dict[FkRef, np.ndarray] = field(default_factory=dict)  # their real child counts
+    tuning: dict[str, Any] | None = None    # auto-tuning's choice: name, settings, holdout score, trials
 
     @property
     def state_columns(self) -> list[str]:
@@ -73,7 +76,8 @@ def parent_row_index(child: pd.DataFrame, parent: pd.DataFrame, fk_cols: tuple[s
 
 def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
               fitted: dict[str, FittedTable], source_states: dict[str, dict[str, np.ndarray]],
-              model: str, rng: np.random.Generator, seed: int = 0) -> tuple[FittedTable, dict[str, np.ndarray]]:
+              model: str, rng: np.random.Generator, seed: int = 0,
+              tune_budget: float = TUNE_BUDGET) -> tuple[FittedTable, dict[str, np.ndarray]]:
     """Fit `plan.name`; returns the fitted table and its source rows' states (for its children)."""
     table = schema.table(plan.name)
     frame = frames[plan.name]
@@ -128,10 +132,16 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
 
     if len(frame) and result.codecs and plan.mode == "model":
         data = np.column_stack([evidence] + [states[c] for c in result.codecs])
-        generator = create(plan.model or model)
-        generator.fit(data, result.condition_cards + [c.n_states for c in result.codecs.values()],
-                      len(result.conditions), rng)
-        result.generator = generator
+        cards = result.condition_cards + [c.n_states for c in result.codecs.values()]
+        name = plan.model or model
+        if name == "auto":
+            tuned = choose_generator(data, cards, len(result.conditions), rng, budget_seconds=tune_budget)
+            result.generator = tuned.generator
+            result.tuning = {"name": tuned.name, "settings": tuned.settings, "score": tuned.score,
+                             "trials": tuned.trials}
+        else:
+            result.generator = create(name)
+            result.generator.fit(data, cards, len(result.conditions), rng)
     return result, states
 
 
@@ -185,7 +195,7 @@ class FittedDatabase:
 
 
 def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
-                 frames: dict[str, pd.DataFrame], *, seed: int, model: str,
+                 frames: dict[str, pd.DataFrame], *, seed: int, model: str, tune_budget: float = 10.0,
                  on_table: Callable[[str], None] | None = None) -> FittedDatabase:
     """Fit every table, parents first (children are conditioned on their parents' states)."""
     from dbsynth.relational.sample import table_rng
@@ -194,7 +204,8 @@ def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
     source_states: dict[str, dict[str, np.ndarray]] = {}
     for name in order.tables:
         fitted[name], source_states[name] = fit_table(
-            schema, plans[name], frames, fitted, source_states, model, table_rng(seed, name, "fit"), seed)
+            schema, plans[name], frames, fitted, source_states, model, table_rng(seed, name, "fit"), seed,
+            tune_budget)
         if on_table:
             on_table(name)
     return FittedDatabase(schema, order, fitted, seed)

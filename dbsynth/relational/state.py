@@ -66,6 +66,7 @@ def fitted_to_state(f: FittedTable) -> dict[str, Any]:
         "child_totals": [[_ref(r), v] for r, v in f.child_totals.items()],
         "copied": _frame_to_state(f.copied) if f.copied is not None else None,
         "copied_counts": [[_ref(r), v.tolist()] for r, v in f.copied_counts.items()],
+        "tuning": f.tuning,
     }
 
 
@@ -81,6 +82,7 @@ def fitted_from_state(s: dict[str, Any]) -> FittedTable:
         child_totals={_unref(r): int(v) for r, v in s["child_totals"]},
         copied=_frame_from_state(s["copied"]) if s["copied"] is not None else None,
         copied_counts={_unref(r): np.asarray(v, dtype=np.int64) for r, v in s["copied_counts"]},
+        tuning=s["tuning"],
     )
 
 
