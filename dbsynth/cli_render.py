@@ -48,7 +48,7 @@ def render_inspection(console: Console, inspection: Inspection) -> None:
     total = sum(t.row_count for t in schema.tables)
     console.print(f"[bold]{len(schema.tables)} tables[/], {total:,} rows ({schema.dialect}), in load order:")
     grid = RichTable(show_edge=False, pad_edge=False, header_style="bold")
-    for head in ("#", "table", "rows", "primary key", "foreign keys", "personal data (faked)"):
+    for head in ("#", "table", "rows", "primary key", "foreign keys", "personal data (faked)", "mode"):
         grid.add_column(head, justify="right" if head in ("#", "rows") else "left", overflow="fold")
     for i, name in enumerate(inspection.order.tables, 1):
         t = schema.table(name)
@@ -58,11 +58,16 @@ def render_inspection(console: Console, inspection: Inspection) -> None:
             fks.append(f"{', '.join(fk.columns)} -> {fk.referred_table}{mark}")
         plan = inspection.plans[name]
         pii = ", ".join(plan.pii)
+        mode = plan.mode + (" (lookup)" if plan.mode_reason.startswith("lookup") else "")
         grid.add_row(str(i), name, f"{t.row_count:,}", ", ".join(t.pk_columns) or "-",
-                     "\n".join(fks) or "-", pii or "-")
+                     "\n".join(fks) or "-", pii or "-", mode)
     console.print(grid)
     console.print()
     console.print(_fk_tree(inspection))
+    copied = [f"{n} ({p.mode_reason})" for n, p in inspection.plans.items() if p.mode_reason.startswith("lookup")]
+    if copied:
+        console.print("copied verbatim as lookup tables (set mode = \"model\" in the config to model them): "
+                      + "; ".join(copied))
     unsupported = [f"{t.name}.{c.name} ({c.type.source_name})" for t in schema.tables for c in t.columns
                    if c.type.kind == "other"]
     if unsupported:

@@ -67,6 +67,7 @@ class TableRule:
     where: str | None = None       # SQL condition in the source's dialect
     scale: float | None = None
     columns: tuple[ColumnRule, ...] = ()
+    mode_given: bool = field(default=False, compare=False)  # False: dbsynth may pick copy for a lookup table
 
     def column_rule(self, name: str) -> ColumnRule:
         """The rule written for column `name`, or an empty one."""
@@ -568,7 +569,8 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
 def _build(data: Mapping[str, Any], path: Path | None) -> Config:
     options = {k: float(data[k]) if k in _FLOAT_OPTIONS else data[k] for k in (*CLI_OPTIONS, "locale") if k in data}
     tables = tuple(
-        TableRule(name=name, mode=t.get("mode", "model"), model=t.get("model"), where=t.get("where"),
+        TableRule(name=name, mode=t.get("mode", "model"), mode_given="mode" in t, model=t.get("model"),
+                  where=t.get("where"),
                   scale=None if "scale" not in t else float(t["scale"]),
                   columns=tuple(ColumnRule(name=c, mode=r.get("mode"), provider=r.get("provider"),
                                            locale=r.get("locale")) for c, r in t.get("columns", {}).items()))

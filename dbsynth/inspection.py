@@ -35,6 +35,8 @@ def inspection_to_dict(inspection: Inspection) -> dict[str, Any]:
         for col in data["columns"]:
             col["role"] = column_role(inspection, name, col["name"])
         data["primary_parent"] = plan.primary.fk(schema).referred_table if plan.primary else None
+        data["mode"] = plan.mode
+        data["mode_reason"] = plan.mode_reason
         data["personal_data"] = {c: {"provider": m.provider, "detected_by": m.reason} for c, m in plan.pii.items()}
         tables.append(data)
     return {

@@ -14,6 +14,7 @@ from dbsynth.report.integrity import duplicate_key_counts, orphan_counts
 from dbsynth.schema.compare import schema_differences
 from tests.helpers import database_checksum, rows_of, schema_of
 
+LOOKUPS = {"genre", "media_type", "playlist"}   # copied verbatim by default: they do not scale
 CHINOOK_COUNTS = {"artist": 275, "album": 347, "employee": 8, "customer": 59, "genre": 25,
                   "media_type": 5, "playlist": 18, "track": 3503, "invoice": 412,
                   "invoice_line": 2240, "playlist_track": 8715}
@@ -34,7 +35,7 @@ def assert_integrity(url: str) -> None:
 def assert_counts_near(url: str, scale: float, tolerance: float = 0.1) -> None:
     schema = schema_of(url)
     for table in schema.tables:
-        expected = CHINOOK_COUNTS[table.name] * scale
+        expected = CHINOOK_COUNTS[table.name] * (1 if table.name in LOOKUPS else scale)
         assert abs(table.row_count - expected) <= max(tolerance * expected, 2), (table.name, table.row_count)
 
 
@@ -189,3 +190,19 @@ def test_sqlite_to_mariadb(chinook_sqlite: Path, mysql_url: str) -> None:
     assert_integrity(mysql_url)
     assert_counts_near(mysql_url, 1.0)
     assert schema_differences(schema_of(str(chinook_sqlite)), schema_of(mysql_url)) == []
+
+
+def test_lookup_tables_are_copied_unless_the_config_models_them(chinook_sqlite: Path, tmp_path: Path) -> None:
+    from dbsynth.config import config_from_dict
+
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = dbsynth.clone(str(chinook_sqlite), target, seed=3, scale=2)
+    for table in LOOKUPS:
+        assert rows_of(target, table) == rows_of(str(chinook_sqlite), table), table
+        assert result.models[table] == "copy"
+    modelled = f"sqlite:///{tmp_path / 'modelled.db'}"
+    result = dbsynth.clone(str(chinook_sqlite), modelled, seed=3,
+                           config=config_from_dict({"tables": {"genre": {"mode": "model"}}}))
+    assert result.models["genre"] != "copy"
+    assert rows_of(modelled, "genre") != rows_of(str(chinook_sqlite), "genre")
+    assert_integrity(modelled)

@@ -26,6 +26,11 @@ from dbsynth.schema.model import Schema, Table
 
 KEY_KINDS = ("integer", "decimal", "text", "uuid")
 
+# A lookup table (countries, currencies, genres) is copied verbatim unless the config says otherwise:
+# applications depend on its exact values, and a few dozen rows cannot be modelled anyway.
+LOOKUP_MAX_ROWS = 64
+LOOKUP_MIN_FANOUT = 10      # rows pointing at it, per row of its own
+
 
 @dataclass(frozen=True)
 class TablePlan:
@@ -45,6 +50,7 @@ class TablePlan:
     nulled: tuple[str, ...] = ()            # columns written as NULL
     hashed: tuple[str, ...] = ()            # columns modelled over salted-hash pseudonyms of their values
     kept: tuple[str, ...] = ()              # columns whose values (rare ones included) are reproduced
+    mode_reason: str = ""                   # why dbsynth chose `mode` itself (shown by inspect)
 
     @property
     def fk_refs(self) -> tuple[FkRef, ...]:
@@ -59,17 +65,35 @@ def plan_tables(schema: Schema, order: LoadOrder, frames: dict[str, pd.DataFrame
             if not order.is_deferred(table.name, i):
                 child_edges[fk.referred_table].append(FkRef(table.name, i))
     config = config or Config.default()
-    return {
-        name: _apply_rules(_plan_table(schema, schema.table(name), order, frames, tuple(child_edges[name])),
-                           config, frames[name])
-        for name in order.tables
-    }
+    plans = {}
+    for name in order.tables:
+        plan = _plan_table(schema, schema.table(name), order, frames, tuple(child_edges[name]))
+        lookup = lookup_reason(schema, plan, frames)
+        if lookup:
+            plan = replace(plan, mode="copy", mode_reason=lookup)
+        plans[name] = _apply_rules(plan, config, frames[name])
+    return plans
+
+
+def lookup_reason(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame]) -> str:
+    """Why `plan.name` looks like a lookup table to copy verbatim, or "" when it does not."""
+    table = schema.table(plan.name)
+    rows = len(frames[plan.name])
+    if table.foreign_keys or not plan.child_edges or not 0 < rows <= LOOKUP_MAX_ROWS:
+        return ""
+    pointing = sum(int(frames[r.table][list(r.fk(schema).columns)].notna().all(axis=1).sum())
+                   for r in plan.child_edges)
+    if pointing < LOOKUP_MIN_FANOUT * rows:
+        return ""
+    return f"lookup table: {rows} rows, {pointing:,} rows point at it"
 
 
 def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TablePlan:
     """The config's table and column rules on top of what dbsynth decided by itself."""
-    rule = config.table_rule(plan.name)
     own = next((t for t in config.tables if t.name == plan.name), None)  # what this table sets itself
+    rule = config.table_rule(plan.name)
+    if not (own and own.mode_given) and plan.mode == "copy":   # dbsynth's own lookup choice stands
+        rule = replace(rule, mode="copy")
     pii = dict(plan.pii)
     nulled, hashed, kept = [], [], []
     for column in plan.modelled:
@@ -84,7 +108,8 @@ def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TableP
         elif column in pii and config.locale != pii[column].locale:
             pii[column] = PiiMatch(pii[column].provider, pii[column].reason, config.locale)
     return replace(
-        plan, pii=pii, mode=rule.mode, model=own.model if own else None,
+        plan, pii=pii, mode=rule.mode, mode_reason=plan.mode_reason if rule.mode == plan.mode else "config",
+        model=own.model if own else None,
         scale=own.scale if own is not None and plan.primary is None else None,
         nulled=tuple(nulled), hashed=tuple(hashed), kept=tuple(kept),
         modelled=tuple(c for c in plan.modelled if c not in nulled),

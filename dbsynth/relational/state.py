@@ -37,7 +37,7 @@ def plan_to_state(p: TablePlan) -> dict[str, Any]:
         "deferred": [_ref(r) for r in p.deferred], "modelled": list(p.modelled), "computed": list(p.computed),
         "pii": {c: [m.provider, m.reason, m.locale] for c, m in p.pii.items()},
         "child_edges": [_ref(r) for r in p.child_edges],
-        "mode": p.mode, "model": p.model, "scale": p.scale,
+        "mode": p.mode, "mode_reason": p.mode_reason, "model": p.model, "scale": p.scale,
         "nulled": list(p.nulled), "hashed": list(p.hashed), "kept": list(p.kept),
     }
 
@@ -50,7 +50,7 @@ def plan_from_state(s: dict[str, Any]) -> TablePlan:
         modelled=tuple(s["modelled"]), computed=tuple(s["computed"]),
         pii={c: PiiMatch(provider, reason, locale) for c, (provider, reason, locale) in s["pii"].items()},
         child_edges=tuple(_unref(r) for r in s["child_edges"]),
-        mode=s["mode"], model=s["model"], scale=s["scale"],
+        mode=s["mode"], mode_reason=s["mode_reason"], model=s["model"], scale=s["scale"],
         nulled=tuple(s["nulled"]), hashed=tuple(s["hashed"]), kept=tuple(s["kept"]),
     )
 
