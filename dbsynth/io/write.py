@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
+from dbsynth.io.views import create_views, drop_views, existing_views
 from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, table_for, target_metadata
 from dbsynth.io.load import (
     insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
@@ -41,8 +42,9 @@ def check_target(engine: Engine, schema: Schema, if_exists: str) -> list[str]:
     if if_exists not in IF_EXISTS:
         raise ConfigError(f"--if-exists must be one of {', '.join(IF_EXISTS)}, not {if_exists!r}")
     existing = existing_tables(engine, schema.table_names)
-    if existing and if_exists == "refuse":
-        raise TargetNotEmpty(existing)
+    views = existing_views(engine, [v.name for v in schema.views])
+    if (existing or views) and if_exists == "refuse":
+        raise TargetNotEmpty(existing + views)
     return existing
 
 
@@ -58,6 +60,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
     created = False
     try:
         with engine.begin() as conn:
+            drop_views(conn, list(schema.views), existing_views(engine, [v.name for v in schema.views]))
             if existing:
                 drop_tables(conn, existing)
             create_schema(conn, metadata)
@@ -69,6 +72,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
             for name, keys, columns, values in data.updates:
                 update_rows(conn, table_for(metadata, name), values, keys, columns)
             reset_sequences(conn, metadata)
+            warnings += create_views(conn, schema.views)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         if created and not rolls_back_ddl:
             with engine.begin() as conn:

@@ -19,6 +19,13 @@ def schema_differences(source: Schema, target: Schema) -> list[str]:
     same_dialect = source.dialect == target.dialect
     for name in sorted(src & dst):
         diffs += _table_differences(source.table(name), target.table(name), same_dialect)
+    views_a = {v.name: v.materialized for v in source.views}
+    views_b = {v.name: v.materialized for v in target.views}
+    diffs += [f"view {v} missing in target" for v in sorted(set(views_a) - set(views_b))]
+    diffs += [f"view {v} only in target" for v in sorted(set(views_b) - set(views_a))]
+    if same_dialect:
+        diffs += [f"view {v}: materialized {views_a[v]} != {views_b[v]}" for v in sorted(set(views_a) & set(views_b))
+                  if views_a[v] != views_b[v]]
     return diffs
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from dbsynth.errors import SchemaError, UnsupportedType
 from dbsynth.schema.model import (
     CheckConstraint, Column, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
-    UniqueConstraint,
+    UniqueConstraint, View,
 )
 from dbsynth.schema.types import classify
 
@@ -30,10 +30,38 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         inspector = sa.inspect(engine)
         names = sorted(inspector.get_table_names())
         tables = [_table(inspector, engine.dialect, name, strict_types) for name in names]
+        views = _views(inspector)
     if count_rows:
         tables = _with_row_counts(engine, tables)
     _check_fk_targets(tables)
-    return Schema(tables=tuple(tables), dialect=engine.dialect.name)
+    return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=views)
+
+
+def _views(inspector: sa.Inspector) -> tuple[View, ...]:
+    """Views and materialized views with their definitions (None when the database hides them)."""
+    found = [(name, False) for name in inspector.get_view_names()]
+    try:
+        found += [(name, True) for name in inspector.get_materialized_view_names()]
+    except NotImplementedError:
+        pass
+    views = []
+    for name, materialized in sorted(found):
+        try:
+            definition = inspector.get_view_definition(name)
+        except (NotImplementedError, sa.exc.SQLAlchemyError):
+            definition = None
+        if definition:
+            views.append(View(name, _select_of(str(definition)), materialized))
+    return tuple(views)
+
+
+def _select_of(definition: str) -> str:
+    """The SELECT of a view: SQLite and MySQL return the whole CREATE VIEW statement."""
+    import re
+
+    match = re.match(r"\s*CREATE\s+.*?\bVIEW\b.*?\bAS\b\s*(.*)$", definition, flags=re.I | re.S)
+    text = match.group(1) if match else definition
+    return text.strip().rstrip(";").strip()
 
 
 def _table(inspector: sa.Inspector, dialect: sa.engine.Dialect, name: str, strict: bool) -> Table:

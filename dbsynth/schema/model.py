@@ -141,10 +141,20 @@ class Table:
 
 
 @dataclass(frozen=True)
+class View:
+    """A view, recreated from its definition after the tables are loaded; never filled as a table."""
+
+    name: str
+    definition: str                # the SELECT, in the source dialect
+    materialized: bool = False
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...]
     dialect: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    views: tuple[View, ...] = ()
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -168,6 +178,7 @@ class Schema:
             tables=tuple(_table_from_dict(t) for t in data["tables"]),
             dialect=data.get("dialect", ""),
             warnings=tuple(data.get("warnings", ())),
+            views=tuple(View(**v) for v in data.get("views", ())),
         )
 
     @classmethod
