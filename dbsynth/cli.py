@@ -82,8 +82,9 @@ def clone(
     seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same output. [default: 0]"),
     scale: Optional[float] = typer.Option(None, "--scale", help="Multiply root-table rows; children follow. [default: 1]"),
     if_exists: Optional[str] = typer.Option(None, "--if-exists",
-                                            help="When the target already has the tables: refuse or replace. "
-                                                 "[default: refuse]"),
+                                            help="When the target already has the tables: refuse, replace (drop and "
+                                                 "recreate) or truncate (keep the target's schema, e.g. from "
+                                                 "your migrations, and replace its rows). [default: refuse]"),
     model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
     config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
     tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
@@ -136,8 +137,9 @@ def generate(
     seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same output. [default: 0]"),
     scale: Optional[float] = typer.Option(None, "--scale", help="Multiply root-table rows; children follow. [default: 1]"),
     if_exists: Optional[str] = typer.Option(None, "--if-exists",
-                                            help="When the target already has the tables: refuse or replace. "
-                                                 "[default: refuse]"),
+                                            help="When the target already has the tables: refuse, replace (drop and "
+                                                 "recreate) or truncate (keep the target's schema, e.g. from "
+                                                 "your migrations, and replace its rows). [default: refuse]"),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML config: seed, scale, if_exists are used."),
 ) -> None:
     """Write a synthetic database from a model file; the source database is not needed."""

@@ -22,7 +22,7 @@ from dbsynth.io.load import (
 from dbsynth.relational.sample import SyntheticDatabase
 from dbsynth.schema.model import Schema
 
-IF_EXISTS = ("refuse", "replace")
+IF_EXISTS = ("refuse", "replace", "truncate")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,49 @@ def check_target(engine: Engine, schema: Schema, if_exists: str) -> list[str]:
     views = existing_views(engine, [v.name for v in schema.views])
     if (existing or views) and if_exists == "refuse":
         raise TargetNotEmpty(existing + views)
+    if if_exists == "truncate":
+        check_compatible(engine, schema)
     return existing
+
+
+def check_compatible(engine: Engine, schema: Schema) -> None:
+    """--if-exists truncate keeps the target's own schema: it must hold every table and column we write."""
+    from dbsynth.schema.introspect import introspect
+
+    target = introspect(engine, count_rows=False, strict_types=False)
+    problems = []
+    for table in schema.tables:
+        if table.name not in target.table_names:
+            problems.append(f"table {table.name} is missing")
+            continue
+        theirs = target.table(table.name)
+        for col in table.columns:
+            if col.computed:
+                continue
+            if col.name not in theirs.column_names:
+                problems.append(f"column {table.name}.{col.name} is missing")
+            elif not _compatible(col.type.kind, theirs.column(col.name).type.kind):
+                problems.append(f"column {table.name}.{col.name} is {theirs.column(col.name).type.source_name}, "
+                                f"not {col.type.source_name or col.type.kind}")
+        for col in theirs.columns:
+            if col.name not in table.column_names and not col.nullable and col.default is None \
+                    and not col.autoincrement and not col.computed:
+                problems.append(f"column {table.name}.{col.name} is NOT NULL without a default and not in the source")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"--if-exists truncate: the target's schema does not fit the source: {problems[0]}{more}; "
+                          f"migrate the target or use --if-exists replace")
+
+
+def _compatible(ours: str, theirs: str) -> bool:
+    """Kinds whose values the target column can take (e.g. an integer into a decimal)."""
+    if ours == theirs:
+        return True
+    widen = {"integer": {"decimal", "float", "text"}, "decimal": {"float", "text"}, "float": {"decimal", "text"},
+             "boolean": {"integer", "text"}, "enum": {"text"}, "uuid": {"text"}, "date": {"datetime", "text"},
+             "datetime": {"text"}, "json": {"text"}, "network": {"text"}, "array": {"json", "text"},
+             "text": {"json", "enum"}}
+    return theirs in widen.get(ours, set())
 
 
 def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], data: SyntheticDatabase,
@@ -53,6 +95,8 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
                    on_table: Callable[[str, int], None] | None = None) -> WriteResult:
     existing = check_target(engine, schema, if_exists)
     dialect = engine.dialect.name
+    if if_exists == "truncate":
+        return _replace_rows(engine, schema, load_order, data, on_table)
     metadata, warnings = target_metadata(schema, dialect, same_dialect=same_family(dialect, schema.dialect))
     make_transactional(engine)
     rolls_back_ddl = transactional_ddl(dialect)
@@ -80,3 +124,43 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
         detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise DbsynthError(f"{detail}; the target was rolled back, nothing was written") from exc
     return WriteResult(rows, tuple(warnings))
+
+
+def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], data: SyntheticDatabase,
+                  on_table: Callable[[str, int], None] | None) -> WriteResult:
+    """--if-exists truncate: empty the target's own tables and load into them, in one transaction."""
+    metadata = sa.MetaData()
+    metadata.reflect(engine, only=list(schema.table_names))
+    make_transactional(engine)
+    quote = engine.dialect.identifier_preparer.quote
+    rows: dict[str, int] = {}
+    try:
+        with engine.begin() as conn:
+            _empty_tables(conn, [quote(n) for n in reversed(load_order)])
+            for name in load_order:
+                rows[name] = insert_frame(conn, metadata.tables[name], data.tables[name])
+                if on_table:
+                    on_table(name, rows[name])
+            for name, keys, columns, values in data.updates:
+                update_rows(conn, metadata.tables[name], values, keys, columns)
+            reset_sequences(conn, metadata)
+            if engine.dialect.name in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+    except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
+        detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DbsynthError(f"{detail}; the target's data was rolled back") from exc
+    return WriteResult(rows, ())
+
+
+def _empty_tables(conn: sa.Connection, quoted: list[str]) -> None:
+    """Delete every row of the tables (children first), inside the open transaction."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":  # one statement for all: references among them are allowed
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(quoted)}")
+        return
+    if dialect == "sqlite":
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # cycles: checked at commit
+    else:  # MySQL/MariaDB: TRUNCATE would commit; DELETE stays in the transaction
+        conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+    for name in quoted:
+        conn.exec_driver_sql(f"DELETE FROM {name}")
