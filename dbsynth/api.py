@@ -85,6 +85,19 @@ def inspect(source: str, *, config: ConfigLike = None) -> Inspection:
         engine.dispose()
 
 
+def compare(source: str, target: str) -> list[str]:
+    """Schema drift: what differs in `target` from `source` (both opened read-only), one line each."""
+    from dbsynth.schema.drift import compare_databases
+
+    src, dst = open_source(parse_url(source)), open_source(parse_url(target))
+    try:
+        return compare_databases(src, dst, introspect(src, count_rows=False, strict_types=False),
+                                 introspect(dst, count_rows=False, strict_types=False))
+    finally:
+        src.dispose()
+        dst.dispose()
+
+
 MAX_TRAIN_ROWS = 1_000_000
 DEFAULT_MODEL = "auto"   # auto-tuning per table
 

@@ -19,6 +19,7 @@ from rich.console import Console
 from dbsynth import __version__
 from dbsynth.api import MAX_TRAIN_ROWS, CloneResult
 from dbsynth.api import clone as clone_database
+from dbsynth.api import compare as compare_schemas
 from dbsynth.api import generate as generate_database
 from dbsynth.api import inspect as inspect_database
 from dbsynth.api import train as train_model
@@ -63,8 +64,18 @@ def inspect(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
     table: Optional[str] = typer.Option(None, "--table", help="Show one table's columns: type and what dbsynth does with each."),
     config: Optional[Path] = typer.Option(None, "--config", help="Show what this TOML config would do."),
+    compare: Optional[str] = typer.Option(None, "--compare", metavar="TARGET_URL",
+                                          help="List how TARGET_URL's schema differs from SOURCE_URL's (drift); "
+                                               "exit code 3 when they differ."),
 ) -> None:
     """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
+    if compare is not None:
+        differences = _run(lambda: compare_schemas(source, compare))
+        if as_json:
+            typer.echo(json.dumps({"differences": differences}, indent=2))
+        else:
+            typer.echo("\n".join(differences) if differences else "the schemas match")
+        raise typer.Exit(3 if differences else 0)
     result = _run(lambda: inspect_database(source, config=config))
     if table is not None:
         _run(lambda: result.require_table(table))
