@@ -55,6 +55,7 @@ class TrainResult:
     source_rows: dict[str, int]
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
 
 
 @dataclass
@@ -64,6 +65,7 @@ class CloneResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=dict)
+    privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
 
     @property
     def total_rows(self) -> int:
@@ -112,9 +114,11 @@ def resolve_config(config: ConfigLike = None, **options: Any) -> Config:
 
 def train(source: str, model_path: str | Path, *, config: ConfigLike = None, seed: int | None = None,
           model: str | None = None, max_train_rows: int | None = None, tune_budget: float | None = None,
+          epsilon: float | None = None, delta: float | None = None,
           progress: Progress | None = None) -> TrainResult:
     """Fit generators on `source` and store them in a model file; no source row is stored."""
-    cfg = resolve_config(config, seed=seed, model=model, max_train_rows=max_train_rows, tune_budget=tune_budget)
+    cfg = resolve_config(config, seed=seed, model=model, max_train_rows=max_train_rows, tune_budget=tune_budget,
+                         epsilon=epsilon, delta=delta)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     source_url = parse_url(source)
@@ -129,7 +133,7 @@ def train(source: str, model_path: str | Path, *, config: ConfigLike = None, see
     return TrainResult(
         path=Path(model_path), tables=model_choices(fitted),
         source_rows={t.name: t.row_count for t in fitted.schema.tables}, seconds=time.perf_counter() - started,
-        warnings=warnings,
+        warnings=warnings, privacy=fitted.privacy_notes,
     )
 
 
@@ -149,6 +153,7 @@ def generate(model_path: str | Path, target: str, *, config: ConfigLike = None, 
 def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | None = None,
           scale: float | None = None, if_exists: str | None = None, model: str | None = None,
           max_train_rows: int | None = None, tune_budget: float | None = None,
+          epsilon: float | None = None, delta: float | None = None,
           progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
@@ -156,7 +161,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
     Keyword options override the config's values, as command-line flags do.
     """
     cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
-                         max_train_rows=max_train_rows, tune_budget=tune_budget)
+                         max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     src = open_source(parse_url(source))
@@ -194,7 +199,8 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
         frames = subtree_subset(schema, order, plans, frames, sampled)
     with stage(progress, "fitting models", len(order.tables)) as p:
         fitted = fit_database(schema, order, plans, frames, seed=cfg.seed, model=cfg.model or DEFAULT_MODEL,
-                              tune_budget=cfg.tune_budget or TUNE_BUDGET, on_table=p.advance)
+                              tune_budget=cfg.tune_budget or TUNE_BUDGET, epsilon=cfg.epsilon, delta=cfg.delta,
+                              on_table=p.advance)
     for name, rows in subset_rows.items():  # a `where` subset is the new full size of its table
         fitted.tables[name].source_rows = rows
     return fitted
@@ -215,6 +221,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
         seconds=time.perf_counter() - started,
         warnings=list(schema.warnings) + list(written.warnings),
         models=model_choices(fitted),
+        privacy=fitted.privacy_notes,
     )
 
 

@@ -7,6 +7,7 @@ too unless --debug asks for the traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -67,8 +68,22 @@ def inspect(
     compare: Optional[str] = typer.Option(None, "--compare", metavar="TARGET_URL",
                                           help="List how TARGET_URL's schema differs from SOURCE_URL's (drift); "
                                                "exit code 3 when they differ."),
+    suggest_fks: bool = typer.Option(False, "--suggest-fks",
+                                     help="Suggest foreign keys the schema does not declare (from names and value "
+                                          "containment) as [[foreign_keys]] TOML to paste into --config."),
 ) -> None:
     """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
+    if suggest_fks:
+        from dbsynth.config import load_config
+        from dbsynth.suggest import suggest_for_source, to_toml
+
+        cfg = _run(lambda: load_config(config)) if config else None  # keys it declares are not suggested again
+        found = _run(lambda: suggest_for_source(source, config=cfg))
+        if as_json:
+            typer.echo(json.dumps([dataclasses.asdict(s) for s in found], indent=2))
+        else:
+            typer.echo(to_toml(found) or "# no undeclared foreign keys found\n", nl=False)
+        return
     if compare is not None:
         differences = _run(lambda: compare_schemas(source, compare))
         if as_json:
@@ -101,6 +116,10 @@ def clone(
     tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
                                                 help="Auto-tuning's budget per table, in estimated seconds "
                                                      "(deterministic: not the clock). [default: 10]"),
+    epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Differential privacy: total epsilon for "
+                                            "everything learned (PrivBayes network, noisy child counts, DP-SGD)."),
+    delta: Optional[float] = typer.Option(None, "--delta", help="Differential privacy: delta (with --epsilon). "
+                                          "[default: 1e-6]"),
     max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
                                                  help="Fit on whole subtrees of a share of root rows so that no "
                                                       f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
@@ -109,7 +128,8 @@ def clone(
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
                                          if_exists=if_exists, model=model, max_train_rows=max_train_rows,
-                                         tune_budget=tune_budget, progress=progress))
+                                         tune_budget=tune_budget, epsilon=epsilon, delta=delta,
+                                         progress=progress))
     _summarise(result, "cloned")
 
 
@@ -124,6 +144,10 @@ def train(
     tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
                                                 help="Auto-tuning's budget per table, in estimated seconds "
                                                      "(deterministic: not the clock). [default: 10]"),
+    epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Differential privacy: total epsilon for "
+                                            "everything learned (PrivBayes network, noisy child counts, DP-SGD)."),
+    delta: Optional[float] = typer.Option(None, "--delta", help="Differential privacy: delta (with --epsilon). "
+                                          "[default: 1e-6]"),
     max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
                                                  help="Fit on whole subtrees of a share of root rows so that no "
                                                       f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
@@ -132,7 +156,9 @@ def train(
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: train_model(source, output, config=config, seed=seed, model=model,
                                               max_train_rows=max_train_rows, tune_budget=tune_budget,
-                                              progress=progress))
+                                              epsilon=epsilon, delta=delta, progress=progress))
+    for line in result.privacy:
+        typer.echo(f"privacy: {line}")
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False)
     _print_models(result.tables)
@@ -185,7 +211,9 @@ def report(
     else:
         props = ", ".join(f"{name} {score:.2f}" for name, score in result.quality.properties.items())
         verdict = "0 orphans, 0 duplicate keys" if result.integrity.ok else "INTEGRITY PROBLEMS (see report)"
-        typer.echo(f"quality {result.quality.overall:.2f} ({props}); {verdict}; report: {output}")
+        review = [c.table for c in result.privacy_checks if c.verdict != "ok"]
+        privacy = "privacy ok" if not review else f"privacy: review {', '.join(review)}"
+        typer.echo(f"quality {result.quality.overall:.2f} ({props}); {verdict}; {privacy}; report: {output}")
 
 
 def _print_models(models: dict[str, str]) -> None:
@@ -200,6 +228,8 @@ def _summarise(result: CloneResult, verb: str) -> None:
         err.print(f"warning: {warning}", markup=False)
     if verb == "cloned":
         _print_models(result.models)
+    for line in result.privacy:
+        typer.echo(f"privacy: {line}")
     source_total = sum(result.source_rows.values())
     typer.echo(
         f"{verb} {len(result.rows)} tables: {result.total_rows:,} rows written "

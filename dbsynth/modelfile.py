@@ -44,6 +44,7 @@ def save_model(fitted: FittedDatabase, path: Path, *, info: dict[str, Any] | Non
         "format": FORMAT, "version": VERSION, "seed": fitted.seed,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tables": names, "info": info or {},
+        "privacy": fitted.privacy, "privacy_notes": fitted.privacy_notes,
         "sha256": {m: hashlib.sha256(data).hexdigest() for m, data in members.items()},
     }
     path = Path(path)
@@ -83,7 +84,9 @@ def load_model(path: Path) -> tuple[FittedDatabase, dict[str, Any]]:
     except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise ModelFileError(f"model file {str(path)!r} is inconsistent ({type(exc).__name__}: {exc}); "
                              f"retrain it with `dbsynth train`") from None
-    return FittedDatabase(schema, order, tables, int(manifest.get("seed", 0))), manifest
+    fitted = FittedDatabase(schema, order, tables, int(manifest.get("seed", 0)), privacy=manifest.get("privacy"),
+                            privacy_notes=list(manifest.get("privacy_notes") or []))
+    return fitted, manifest
 
 
 def _check_manifest(manifest: Any, path: Path) -> None:

@@ -27,7 +27,9 @@ _NUMERIC_KINDS = {"integer": "integer", "float": "float", "decimal": "decimal",
                   "datetime": "datetime", "date": "date", "time": "time", "interval": "interval"}
 
 
-def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | None) -> Codec:
+def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | None,
+                 min_count: int = MIN_COUNT) -> Codec:
+    """The codec for one column; categories seen fewer than `min_count` times are never emitted."""
     t = column.type
     if pii is not None:
         return FakeCodec.fit(values, pii.provider, t.length, pii.locale)
@@ -45,8 +47,8 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
     if t.kind == "text":
         provider = semantic_provider(column)
         if provider:
-            return CategoricalCodec.fit(values, rare_provider=provider, max_length=t.length)
-        return _text_codec(values, t.length, column.name)
+            return CategoricalCodec.fit(values, rare_provider=provider, max_length=t.length, min_count=min_count)
+        return _text_codec(values, t.length, column.name, min_count)
     if t.kind == "json":  # documents; JSON text where the driver gave text (a JSON column read as LONGTEXT)
         return JsonCodec.fit(values, name=column.name, text_input=looks_like_json(values))
     if t.kind == "array" and t.values:  # MySQL SET: a subset of the declared labels
@@ -59,7 +61,8 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
     raise UnsupportedType(table, column.name, t.source_name or t.kind)
 
 
-def _text_codec(values: pd.Series, max_length: int | None, name: str = "value") -> Codec:
+def _text_codec(values: pd.Series, max_length: int | None, name: str = "value",
+                min_count: int = MIN_COUNT) -> Codec:
     present = values.dropna()
     if looks_like_json(present):
         # JSON kept as text (MariaDB's JSON type is LONGTEXT with a CHECK): modelled as JSON, written as text.
@@ -67,5 +70,5 @@ def _text_codec(values: pd.Series, max_length: int | None, name: str = "value") 
     counts = present.value_counts()
     frequent_share = counts[counts >= MIN_COUNT].sum() / max(len(present), 1)
     if len(present) and frequent_share >= CATEGORICAL_COVERAGE:
-        return CategoricalCodec.fit(values, max_length=max_length)
+        return CategoricalCodec.fit(values, max_length=max_length, min_count=min_count)
     return FreeTextCodec.fit(values, max_length)

@@ -37,6 +37,7 @@ _PROVIDERS: dict[str, Callable[[Faker], str]] = {
     "company": lambda f: f.company(),
     "user_name": lambda f: f.user_name(),
     "ipv4": lambda f: f.ipv4(),
+    "ipv6": lambda f: f.ipv6(),
     "iban": lambda f: f.iban(),
     "credit_card_number": lambda f: f.credit_card_number(),
     "ssn": lambda f: f.ssn(),

@@ -8,6 +8,27 @@ not yet placed), scored by mutual information minus its small-sample bias
 (Miller-Madow: (Kx-1)(Ky-1)/2n for observed state counts), so a spurious link
 in sparse data scores below zero while a real one (billing country = the
 customer's country) survives even in a table of a few hundred rows.
+
+Differential privacy (``epsilon`` given; PrivBayes, Zhang et al. 2017): a share
+``structure_share`` of epsilon picks the structure, the rest noises the tables.
+
+- Structure: without conditioning columns the first node is drawn uniformly
+  (no data used). Each later node and its parent set is drawn by the
+  exponential mechanism over all (node, parents) candidates, scored by plain
+  mutual information, whose sensitivity is PrivBayes' Lemma 4.1 bound
+  (`dbsynth.privacy.mechanisms.mi_sensitivity`); each draw spends an equal part
+  of the structure epsilon. Candidates whose table would have more than
+  n * (epsilon_tables / m) / (2 THETA) cells are left out (PrivBayes'
+  theta-usefulness: a table's mean count per cell must be THETA times the noise scale), so a small epsilon
+  yields few, small parent sets.
+- Tables: each node's joint counts over (parents, node) get Laplace noise of scale
+  2 / (epsilon_tables / m) (one replaced row moves two cells; m tables compose
+  sequentially), negatives are clipped, and rows are normalised after backing off
+  to the node's marginal *taken from the same noisy table* (post-processing, no
+  extra cost). The network is a product of conditionals, so the sampled joint is
+  consistent by construction; the PrivBayes consistency step is needed only when
+  noisy marginals themselves are released.
+- Not private: the cardinalities (domains come from the codecs) and n.
 """
 
 from __future__ import annotations
@@ -18,18 +39,28 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from dbsynth.models.base import check_evidence, register
+from dbsynth.privacy.budget import STRUCTURE_SHARE
+from dbsynth.privacy.mechanisms import exponential_mechanism, is_private, laplace_counts, mi_sensitivity
 
 STRUCTURE_ROWS = 20_000   # rows used to score structures; CPTs use all rows
+THETA = 4.0               # PrivBayes' usefulness: expected count per cell over noise scale
 
 
 @register
 class BayesNetGenerator:
     name: ClassVar[str] = "bayesnet"
 
-    def __init__(self, max_parents: int = 2, max_cells: int = 20_000, smoothing: float = 1.0) -> None:
+    def __init__(self, max_parents: int = 2, max_cells: int = 20_000, smoothing: float = 1.0,
+                 epsilon: float | None = None, structure_share: float = STRUCTURE_SHARE) -> None:
+        if epsilon is not None and not epsilon > 0:
+            raise ValueError("epsilon must be positive")
+        if not 0 < structure_share < 1:
+            raise ValueError("structure_share must be in (0, 1)")
         self.max_parents = max_parents
         self.max_cells = max_cells
         self.smoothing = smoothing
+        self.epsilon = None if epsilon is None or not is_private(epsilon) else float(epsilon)
+        self.structure_share = float(structure_share)
         self.cards: list[int] = []
         self.n_conditions = 0
         self.order: list[int] = []                 # generated nodes, sampling order
@@ -43,8 +74,18 @@ class BayesNetGenerator:
         self.cards = [int(c) for c in cardinalities]
         self.n_conditions = n_conditions
         scoring = data if len(data) <= STRUCTURE_ROWS else data[rng.choice(len(data), STRUCTURE_ROWS, replace=False)]
-        self.order, self.parents = self._structure(scoring)
-        self.cpts = {v: self._cpt(data, v, self.parents[v]) for v in self.order}
+        if self.epsilon is None:
+            self.order, self.parents = self._structure(scoring)
+            self.cpts = {v: self._cpt(data, v, self.parents[v]) for v in self.order}
+            return
+        learned = [j for j in range(n_conditions, data.shape[1]) if self.cards[j] > 1]
+        eps_tables = self.epsilon * (1 - self.structure_share)
+        eps_each = eps_tables / max(len(learned), 1)
+        cell_cap = min(self.max_cells, len(data) * eps_each / (2 * THETA))
+        self.order, self.parents = self._private_structure(scoring, self.epsilon * self.structure_share,
+                                                           cell_cap, rng)
+        self.cpts = {v: self._private_cpt(data, v, self.parents[v], eps_each, rng) if v in learned
+                     else np.ones((1, max(self.cards[v], 1))) for v in self.order}
 
     def _structure(self, data: np.ndarray) -> tuple[list[int], dict[int, list[int]]]:
         n, d = data.shape
@@ -92,6 +133,53 @@ class BayesNetGenerator:
         probs = counts + self.smoothing * marginal[None, :]
         return probs / probs.sum(axis=1, keepdims=True)
 
+    def _private_structure(self, data: np.ndarray, epsilon: float, cell_cap: float,
+                           rng: np.random.Generator) -> tuple[list[int], dict[int, list[int]]]:
+        n, d = data.shape
+        placed = list(range(self.n_conditions))
+        todo = [j for j in range(self.n_conditions, d) if self.cards[j] > 1]
+        constant = [j for j in range(self.n_conditions, d) if self.cards[j] <= 1]
+        order: list[int] = []
+        parents: dict[int, list[int]] = {j: [] for j in constant}
+        if todo and not placed:  # PrivBayes: the first node is drawn uniformly, no data used
+            first = todo[int(rng.integers(len(todo)))]
+            order.append(first)
+            parents[first] = []
+            placed.append(first)
+            todo.remove(first)
+        eps_step = epsilon / max(len(todo), 1)
+        sensitivity = mi_sensitivity(n)
+        while todo:
+            candidates: list[tuple[int, list[int]]] = []
+            scores: list[float] = []
+            for v in todo:
+                candidates.append((v, []))
+                scores.append(0.0)
+                for k in range(1, self.max_parents + 1):
+                    for ps in combinations(placed, k):
+                        if int(np.prod([self.cards[p] for p in ps])) * self.cards[v] > cell_cap:
+                            continue
+                        candidates.append((v, list(ps)))
+                        scores.append(mutual_information(data, v, list(ps), self.cards))
+            v, ps = candidates[exponential_mechanism(np.asarray(scores), eps_step, sensitivity, rng)]
+            order.append(v)
+            parents[v] = ps
+            placed.append(v)
+            todo.remove(v)
+        return constant + order, parents
+
+    def _private_cpt(self, data: np.ndarray, v: int, ps: list[int], epsilon: float,
+                     rng: np.random.Generator) -> np.ndarray:
+        card = self.cards[v]
+        configs = _config_index(data, ps, self.cards) if ps else np.zeros(len(data), dtype=np.int64)
+        n_configs = int(np.prod([self.cards[p] for p in ps])) if ps else 1
+        counts = np.bincount(configs * card + data[:, v], minlength=n_configs * card).reshape(n_configs, card)
+        noisy = laplace_counts(counts, epsilon, rng)
+        marginal = noisy.sum(axis=0)
+        marginal = marginal / marginal.sum() if marginal.sum() > 0 else np.full(card, 1.0 / card)
+        probs = noisy + max(self.smoothing, 1e-9) * marginal[None, :]
+        return probs / probs.sum(axis=1, keepdims=True)
+
     # -- sampling ----------------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator, evidence: np.ndarray | None = None) -> np.ndarray:
         out = np.zeros((n, len(self.cards)), dtype=np.int64)
@@ -109,14 +197,16 @@ class BayesNetGenerator:
     def to_state(self) -> dict[str, Any]:
         return {
             "name": self.name, "max_parents": self.max_parents, "max_cells": self.max_cells,
-            "smoothing": self.smoothing, "cards": self.cards, "n_conditions": self.n_conditions,
+            "smoothing": self.smoothing, "epsilon": self.epsilon, "structure_share": self.structure_share,
+            "cards": self.cards, "n_conditions": self.n_conditions,
             "order": self.order, "parents": {str(k): v for k, v in self.parents.items()},
             "cpts": {str(k): v.tolist() for k, v in self.cpts.items()},
         }
 
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> BayesNetGenerator:
-        g = cls(s["max_parents"], s["max_cells"], s["smoothing"])
+        g = cls(s["max_parents"], s["max_cells"], s["smoothing"], s.get("epsilon"),
+                s.get("structure_share", STRUCTURE_SHARE))
         g.cards, g.n_conditions, g.order = s["cards"], s["n_conditions"], s["order"]
         g.parents = {int(k): v for k, v in s["parents"].items()}
         g.cpts = {int(k): np.asarray(v) for k, v in s["cpts"].items()}

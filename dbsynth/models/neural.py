@@ -20,6 +20,14 @@ improvement; the best weights are kept), or when ``time_budget`` seconds are
 spent. The time budget is a safety net: when it binds, the result depends on
 the machine's speed. Weights persist as base64 of little-endian float32 bytes
 with their shapes: JSON, no pickle.
+
+Differential privacy (``epsilon`` and ``delta`` given): DP-SGD
+(`dbsynth.privacy.dpsgd`): Poisson-sampled batches of expected size
+``batch_size``, per-row gradients clipped to ``max_grad_norm``, Gaussian noise
+calibrated by the RDP accountant so that the planned steps spend exactly the
+budget. Training then runs a fixed ``min(epochs, DP_EPOCHS)`` epochs over all
+rows: no validation split and no early stopping, which would look at private
+rows outside the accountant. Stopping early on the time budget only spends less.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ if TYPE_CHECKING:
 MIN_VALIDATION_ROWS = 200     # below this, early stopping watches the training loss
 SAMPLE_BATCH = 65_536
 TIME_BUDGET = 20.0            # seconds of training at most, by default
+DP_EPOCHS = 20                # under DP: more epochs need more noise per step
 
 
 class _Network:
@@ -97,6 +106,21 @@ class _Network:
         return recon + beta * kl
 
 
+def _RowLoss(network: _Network, beta: float) -> Any:  # noqa: N802 - builds a module
+    """An nn.Module whose forward is the network's loss, so torch.func can call it functionally."""
+    nn = _torch().nn
+
+    class RowLoss(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = network.modules   # the same parameters, registered under "inner."
+
+        def forward(self, rows: Tensor, noise: Tensor) -> Tensor:
+            return network.loss(rows, noise, beta)
+
+    return RowLoss()
+
+
 def _offsets(cards: Sequence[int]) -> Tensor:
     """Each column's first row in its embedding table, then the bias row."""
     return _torch().as_tensor(np.concatenate([[0], np.cumsum(cards)]), dtype=_torch().long)
@@ -120,14 +144,25 @@ class NeuralGenerator:
 
     def __init__(self, epochs: int = 300, batch_size: int = 512, latent_dim: int = 16, hidden: int = 128,
                  time_budget: float = TIME_BUDGET, learning_rate: float = 5e-3, patience: int = 10,
-                 beta: float = 0.5, threads: int = 1, device: str = "auto") -> None:
+                 beta: float = 0.5, threads: int = 1, device: str = "auto", epsilon: float | None = None,
+                 delta: float | None = None, max_grad_norm: float = 1.0) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+        if epsilon is not None and np.isfinite(epsilon):
+            if not epsilon > 0 or delta is None or not 0 < delta < 1:
+                from dbsynth.errors import ConfigError
+                raise ConfigError("the neural model under --epsilon needs epsilon > 0 and 0 < delta < 1 "
+                                  "(DP-SGD has no pure epsilon-DP guarantee)")
+        else:
+            epsilon = None
         self.settings: dict[str, Any] = {
             "epochs": int(epochs), "batch_size": int(batch_size), "latent_dim": int(latent_dim),
             "hidden": int(hidden), "time_budget": float(time_budget), "learning_rate": float(learning_rate),
             "patience": int(patience), "beta": float(beta), "threads": int(threads), "device": device,
+            "epsilon": None if epsilon is None else float(epsilon),
+            "delta": None if delta is None else float(delta), "max_grad_norm": float(max_grad_norm),
         }
+        self.noise_multiplier = 0.0   # DP-SGD's sigma, once fitted under DP
         self.cards: list[int] = []
         self.n_conditions = 0
         self.epochs_run = 0
@@ -164,6 +199,9 @@ class NeuralGenerator:
         self.network = network
         if len(data) == 0 or len(self.cards) == n_conditions:
             return
+        if s["epsilon"] is not None:
+            self._fit_private(network, data, rng, started)
+            return
         order = rng.permutation(len(data))
         n_val = len(data) // 10 if len(data) >= MIN_VALIDATION_ROWS else 0
         train = torch.as_tensor(data[order[n_val:]], device=device)
@@ -197,6 +235,42 @@ class NeuralGenerator:
         network.modules.load_state_dict(best_weights)
         network.modules.eval()
 
+    def _fit_private(self, network: _Network, data: np.ndarray, rng: np.random.Generator,
+                     started: float) -> None:
+        from dbsynth.privacy.dpsgd import noise_multiplier, private_gradients
+
+        torch = _torch()
+        s = self.settings
+        n = len(data)
+        q = min(1.0, s["batch_size"] / n)
+        epochs = min(s["epochs"], DP_EPOCHS)
+        steps = epochs * max(1, round(1 / q))
+        sigma = noise_multiplier(s["epsilon"], s["delta"], q, steps)
+        self.noise_multiplier = sigma
+        device = network.encoder_offsets.device
+        rows = torch.as_tensor(data, device=device)
+        wrapper = _RowLoss(network, s["beta"])
+        names = [k for k, _ in wrapper.named_parameters()]
+        optimiser = torch.optim.Adam(list(wrapper.parameters()), lr=s["learning_rate"])
+
+        def loss_one(params: dict[str, Tensor], row: Tensor, noise: Tensor) -> Tensor:
+            return torch.func.functional_call(wrapper, params, (row[None], noise[None]))
+
+        network.modules.train()
+        for step in range(steps):
+            idx = torch.as_tensor(np.flatnonzero(rng.random(n) < q), device=device)
+            noise = torch.as_tensor(rng.standard_normal((len(idx), s["latent_dim"])), dtype=torch.float32,
+                                    device=device)
+            params = {k: p.detach() for k, p in wrapper.named_parameters()}
+            grads = private_gradients(loss_one, params, (rows[idx], noise), s["max_grad_norm"], sigma, q * n, rng)
+            for k, p in zip(names, wrapper.parameters()):
+                p.grad = grads[k]
+            optimiser.step()
+            self.epochs_run = int((step + 1) * q) if q < 1 else step + 1
+            if time.perf_counter() - started > s["time_budget"]:
+                break
+        network.modules.eval()
+
     # -- sampling ----------------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator, evidence: np.ndarray | None = None) -> np.ndarray:
         k = self.n_conditions
@@ -228,12 +302,14 @@ class NeuralGenerator:
             for key, t in self.network.modules.state_dict().items()
         }
         return {"name": self.name, "settings": self.settings, "cards": self.cards,
-                "n_conditions": self.n_conditions, "epochs_run": self.epochs_run, "weights": weights}
+                "n_conditions": self.n_conditions, "epochs_run": self.epochs_run,
+                "noise_multiplier": self.noise_multiplier, "weights": weights}
 
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> NeuralGenerator:
         g = cls(**s["settings"])
         g.cards, g.n_conditions, g.epochs_run = list(s["cards"]), int(s["n_conditions"]), int(s["epochs_run"])
+        g.noise_multiplier = float(s.get("noise_multiplier", 0.0))
         if s["weights"]:
             torch = _torch()
             network = g._build()

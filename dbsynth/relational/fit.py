@@ -9,21 +9,23 @@ information) as conditioning columns, which are evidence at sampling time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
 from dbsynth.codecs import Codec
-from dbsynth.codecs.categorical import CategoricalCodec
+from dbsynth.codecs.categorical import MIN_COUNT, CategoricalCodec
 from dbsynth.codecs.choose import choose_codec
 from dbsynth.codecs.fake import FakeCodec
 from dbsynth.codecs.numeric import NumericCodec
 from dbsynth.codecs.pseudonym import pseudonymise, salt_for
 from dbsynth.graph import FkRef, LoadOrder
+from dbsynth.relational import derived as derived_rules
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
 from dbsynth.schema.model import Schema, Table
+from dbsynth.privacy import TableBudget, TableCost, budget_to_json, describe, noisy_total, split_budget
 from dbsynth.tuning import choose_generator
 
 MAX_CONDITIONS = 3
@@ -54,6 +56,7 @@ class FittedTable:
     copied: pd.DataFrame | None = None                             # mode "copy": the rows to write
     copied_counts: dict[FkRef, np.ndarray] = field(default_factory=dict)  # their real child counts
     tuning: dict[str, Any] | None = None    # auto-tuning's choice: name, settings, holdout score, trials
+    derived: dict[str, Any] = field(default_factory=dict)  # JSON rules: copies, offsets, running, aggregates
 
     @property
     def state_columns(self) -> list[str]:
@@ -77,11 +80,17 @@ def parent_row_index(child: pd.DataFrame, parent: pd.DataFrame, fk_cols: tuple[s
 def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
               fitted: dict[str, FittedTable], source_states: dict[str, dict[str, np.ndarray]],
               model: str, rng: np.random.Generator, seed: int = 0,
-              tune_budget: float = TUNE_BUDGET) -> tuple[FittedTable, dict[str, np.ndarray]]:
+              tune_budget: float = TUNE_BUDGET,
+              privacy: TableBudget | None = None) -> tuple[FittedTable, dict[str, np.ndarray]]:
     """Fit `plan.name`; returns the fitted table and its source rows' states (for its children)."""
     table = schema.table(plan.name)
     frame = frames[plan.name]
-    result = FittedTable(plan=plan, source_rows=max(table.row_count, len(frame)), train_rows=len(frame))
+    rules = derived_rules.detect(schema, plan, frames, fitted)
+    if rules:  # columns filled by a rule are not modelled
+        filled = derived_rules.unmodelled(rules)
+        plan = replace(plan, modelled=tuple(c for c in plan.modelled if c not in filled))
+    result = FittedTable(plan=plan, source_rows=max(table.row_count, len(frame)), train_rows=len(frame),
+                         derived=rules)
     # Every state column's source values, built once: own columns, child counts, FK NULL flags.
     values: dict[str, pd.Series] = {col: frame[col] for col in plan.modelled}
     for col in plan.hashed:
@@ -91,10 +100,19 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
         if col in plan.hashed or (col in plan.kept and kind == "text"):
             result.codecs[col] = CategoricalCodec.fit(values[col], min_count=1)   # every value, rare ones too
         else:
-            result.codecs[col] = choose_codec(plan.name, table.column(col), frame[col], plan.pii.get(col))
+            result.codecs[col] = choose_codec(plan.name, table.column(col), frame[col], plan.pii.get(col),
+                                              min_count=privacy.rare_k if privacy else MIN_COUNT)
+    for rule in rules.get("offsets", []):  # time runs forward: the model sees child - parent
+        assert plan.primary is not None
+        fk = plan.primary.fk(schema)
+        parent = frames[fk.referred_table]
+        rows = parent_row_index(frame, parent, fk.columns, fk.referred_columns)
+        col = rule["column"]
+        values[col] = derived_rules.offset_values(rule, frame[col], parent, rows)
+        result.codecs[col] = NumericCodec.fit(values[col], "integer" if rule["kind"] == "date" else "float")
     for ref in plan.child_edges:
         counts = pd.Series(_child_counts(schema, ref, frame, frames))
-        result.child_totals[ref] = int(counts.sum())
+        result.child_totals[ref] = noisy_total(int(counts.sum()), privacy.totals if privacy else None, rng)
         values[count_column(ref)] = counts
         result.codecs[count_column(ref)] = NumericCodec.fit(counts, "integer")
         if plan.mode == "copy":
@@ -134,7 +152,11 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
         data = np.column_stack([evidence] + [states[c] for c in result.codecs])
         cards = result.condition_cards + [c.n_states for c in result.codecs.values()]
         name = plan.model or model
-        if name == "auto":
+        if privacy is not None:  # choosing by a holdout score on real rows would leak: no tuning under DP
+            name = "bayesnet" if name == "auto" else name
+            result.generator = create(name, **privacy.generator_settings(name))
+            result.generator.fit(data, cards, len(result.conditions), rng)
+        elif name == "auto":
             tuned = choose_generator(data, cards, len(result.conditions), rng, budget_seconds=tune_budget)
             result.generator = tuned.generator
             result.tuning = {"name": tuned.name, "settings": tuned.settings, "score": tuned.score,
@@ -192,20 +214,33 @@ class FittedDatabase:
     order: LoadOrder
     tables: dict[str, FittedTable]
     seed: int = 0
+    privacy: dict[str, Any] | None = None          # the differential-privacy budget spent, when --epsilon
+    privacy_notes: list[str] = field(default_factory=list)
 
 
 def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
                  frames: dict[str, pd.DataFrame], *, seed: int, model: str, tune_budget: float = 10.0,
+                 epsilon: float | None = None, delta: float | None = None,
                  on_table: Callable[[str], None] | None = None) -> FittedDatabase:
-    """Fit every table, parents first (children are conditioned on their parents' states)."""
+    """Fit every table, parents first (children are conditioned on their parents' states).
+
+    With `epsilon`, the budget is split across tables (sequential composition)
+    and every learned part of each table gets its share; see dbsynth.privacy.
+    """
     from dbsynth.relational.sample import table_rng
 
+    budget = None
+    if epsilon is not None:
+        budget = split_budget(epsilon, delta, {
+            name: TableCost(learned=plans[name].mode == "model", totals=len(plans[name].child_edges))
+            for name in order.tables})
     fitted: dict[str, FittedTable] = {}
     source_states: dict[str, dict[str, np.ndarray]] = {}
     for name in order.tables:
         fitted[name], source_states[name] = fit_table(
             schema, plans[name], frames, fitted, source_states, model, table_rng(seed, name, "fit"), seed,
-            tune_budget)
+            tune_budget, budget[name] if budget else None)
         if on_table:
             on_table(name)
-    return FittedDatabase(schema, order, fitted, seed)
+    return FittedDatabase(schema, order, fitted, seed, privacy=budget_to_json(budget) if budget else None,
+                          privacy_notes=describe(budget) if budget else [])

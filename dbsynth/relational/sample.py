@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dbsynth.graph import FkRef, LoadOrder
+from dbsynth.relational import derived as derived_rules
 from dbsynth.relational.deferred import fill_cross_reference, fill_self_reference, require_update_key
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column
 from dbsynth.relational.keys import degree_weighted_parents, generate_keys, running_index
@@ -48,6 +49,7 @@ def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTa
     synthetic: dict[str, SyntheticTable] = {}
     for name in order.tables:
         synthetic[name] = sample_table(schema, fitted[name], synthetic, scale=scale, rng=table_rng(seed, name))
+        _recompute_aggregates(schema, fitted, synthetic, name)
         if on_table:
             on_table(name, len(synthetic[name].frame))
     updates = _deferred_updates(schema, fitted, synthetic, seed)
@@ -111,6 +113,16 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
             frame[col] = pd.Series([None] * n, dtype=object)
     for col in plan.nulled:
         frame[col] = pd.Series([None] * n, dtype=object)
+    rules = fit.derived
+    if rules:
+        derived_rules.apply_determined(rules, frame)
+    if rules and plan.primary is not None:
+        derived_rules.apply_offsets(schema, plan, rules, frame,
+                                    synthetic[plan.primary.fk(schema).referred_table].frame, parent_rows)
+    if rules:  # before uniqueness (constraints see them) and again after (rows dropped, FKs redrawn)
+        derived_rules.apply_running(rules, frame, parent_rows)
+        derived_rules.apply_copies(schema, rules, frame, {t: s.frame for t, s in synthetic.items()},
+                                   np.random.default_rng(rng.integers(2**63)))
 
     skip = {plan.key_columns} if plan.key_columns else set()
     if plan.primary is not None and plan.running_index:
@@ -119,9 +131,22 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     ordered = [c for c in table.column_names if c in frame.columns]
     frame = frame.loc[keep, ordered].reset_index(drop=True)
     states = {c: s[keep] for c, s in states.items()}
+    if rules:
+        copy_rng = np.random.default_rng(rng.integers(2**63))
+        derived_rules.apply_running(rules, frame, parent_rows[keep] if parent_rows.size else parent_rows)
+        derived_rules.apply_copies(schema, rules, frame, {t: s.frame for t, s in synthetic.items()}, copy_rng)
     counts = {r: c[keep] for r, c in counts.items()}
     _cap_unique_fk_counts(schema, counts)
     return SyntheticTable(frame, states, counts)
+
+
+def _recompute_aggregates(schema: Schema, fitted: dict[str, FittedTable],
+                          synthetic: dict[str, SyntheticTable], child: str) -> None:
+    """Parent columns that are sums or counts over `child`'s rows, recomputed from the synthetic rows."""
+    for parent, fit in fitted.items():
+        rules = [r for r in fit.derived.get("aggregates", []) if r["edge"][0] == child]
+        if rules and parent in synthetic:
+            derived_rules.apply_aggregates(schema, rules, synthetic[parent].frame, synthetic[child].frame)
 
 
 def _skipped_table(table: Table, fit: FittedTable) -> SyntheticTable:

@@ -67,6 +67,7 @@ def fitted_to_state(f: FittedTable) -> dict[str, Any]:
         "copied": _frame_to_state(f.copied) if f.copied is not None else None,
         "copied_counts": [[_ref(r), v.tolist()] for r, v in f.copied_counts.items()],
         "tuning": f.tuning,
+        "derived": f.derived,
     }
 
 
@@ -83,6 +84,7 @@ def fitted_from_state(s: dict[str, Any]) -> FittedTable:
         copied=_frame_from_state(s["copied"]) if s["copied"] is not None else None,
         copied_counts={_unref(r): np.asarray(v, dtype=np.int64) for r, v in s["copied_counts"]},
         tuning=s["tuning"],
+        derived=s.get("derived") or {},
     )
 
 

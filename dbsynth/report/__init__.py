@@ -25,7 +25,7 @@ from dbsynth.progress import Progress, SilentProgress, stage
 from dbsynth.report.frames import FramePair, open_databases, read_pair
 from dbsynth.report.integrity import IntegrityResult, check_integrity
 from dbsynth.report.plots import Figure, build_figures
-from dbsynth.report.privacy import CopyShare, copy_shares
+from dbsynth.report.privacy import CopyShare, TablePrivacy, copy_shares, privacy_to_dict, table_privacy
 from dbsynth.report.quality import (
     QualityResult, column_roles, error_notes, measure_quality, scored_frames, sdmetrics_metadata,
 )
@@ -47,9 +47,10 @@ class Report:
     max_rows: int
     quality: QualityResult
     integrity: IntegrityResult       # of the target, against the source's keys
-    privacy: tuple[CopyShare, ...]
+    privacy: tuple[CopyShare, ...]   # exact copies, every table with non-key columns
     notes: tuple[str, ...]           # what was left out of the comparison, and why
     figures: tuple[Figure, ...] = field(default=(), repr=False)
+    privacy_checks: tuple[TablePrivacy, ...] = ()   # distances, rare values, attacks and a verdict per table
 
 
 def build_report(source_url: str, target_url: str, *, max_rows: int = MAX_ROWS,
@@ -69,22 +70,24 @@ def build_report(source_url: str, target_url: str, *, max_rows: int = MAX_ROWS,
         with stage(progress, "scoring quality", 1) as p:
             quality, compared, quality_notes = _quality(pair, max_rows)
             p.advance("quality")
-        with stage(progress, "checking integrity and privacy", 2) as p:
+        with stage(progress, "checking integrity and privacy", 3) as p:
             integrity = check_integrity(dbs.target, pair.schema)
             p.advance("integrity")
             privacy, privacy_notes = copy_shares(pair.schema, pair.real, pair.synthetic)
             p.advance("privacy")
+            checks, check_notes = table_privacy(pair.schema, pair.real, pair.synthetic)
+            p.advance("distances")
         with stage(progress, "plotting", 1) as p:
             figures = build_figures(pair.schema, quality, compared, (pair.real, pair.synthetic))
             p.advance("plots")
     finally:
         dbs.dispose()
-    notes = list(pair.notes) + quality_notes + privacy_notes
+    notes = list(pair.notes) + quality_notes + privacy_notes + check_notes
     return Report(
         source=dbs.source_label, target=dbs.target_label,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         seconds=time.perf_counter() - started, max_rows=max_rows, quality=quality, integrity=integrity,
-        privacy=tuple(privacy), notes=tuple(notes), figures=tuple(figures),
+        privacy=tuple(privacy), notes=tuple(notes), figures=tuple(figures), privacy_checks=tuple(checks),
     )
 
 
@@ -137,6 +140,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "duplicate_total": report.integrity.duplicate_total,
         },
         "privacy": [dataclasses.asdict(p) for p in report.privacy],
+        "privacy_checks": privacy_to_dict(report.privacy_checks),
         "notes": list(report.notes),
     }
 

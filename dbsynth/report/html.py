@@ -77,6 +77,8 @@ def _summary(report: Report) -> str:
     worst = max(shares) if shares else None
     cards.append(_card("most copied rows (share)", "n/a" if worst is None else f"{worst:.1%}",
                        "na" if worst is None else "good" if worst < 0.01 else "fair" if worst < 0.1 else "poor"))
+    review = [c.table for c in report.privacy_checks if c.verdict != "ok"]
+    cards.append(_card("tables to review for privacy", f"{len(review):,}", "good" if not review else "poor"))
     verdict = ("every foreign key resolves and every key is unique" if integrity.ok
                else f"{integrity.orphan_total:,} orphan rows and {integrity.duplicate_total:,} duplicate keys")
     return (f"<h2 id=\"summary\">Summary</h2><div class=\"cards\">{''.join(cards)}</div>"
@@ -139,11 +141,43 @@ def _figures(report: Report) -> str:
 def _privacy(report: Report) -> str:
     rows = [[p.table, _int(len(p.columns)), _int(p.synthetic_rows), _int(p.exact_copies), _pct(p.exact_copy_share),
              _pct(p.source_duplicate_share), "yes" if p.few_columns else ""] for p in report.privacy]
-    return ("<h2 id=\"privacy\">Privacy: exact copies</h2><p>Synthetic rows equal to a source row on every "
+    return ("<h2 id=\"privacy\">Privacy</h2><h3>Exact copies</h3><p>Synthetic rows equal to a source row on every "
             "non-key column, next to the share of source rows that repeat another source row. With fewer "
             "than three columns compared, matches happen by chance.</p>"
             + _table(["table", "columns compared", "synthetic rows", "exact copies", "copy share",
-                      "source duplicate share", "few columns"], rows))
+                      "source duplicate share", "few columns"], rows)
+            + _privacy_checks(report))
+
+
+def _privacy_checks(report: Report) -> str:
+    from dbsynth.report.privacy import CAVEAT, THRESHOLDS
+
+    t = THRESHOLDS
+    rows = []
+    for c in report.privacy_checks:
+        d = c.distance
+        risks = ", ".join(f"{k.replace('_', '-')} {v:.2f}" for k, v in c.attacks.items()) if c.attacks else ""
+        verdict = f"<span class=\"{'good' if c.verdict == 'ok' else 'poor'}\">{escape(c.verdict)}</span>"
+        rows.append([c.table, _int(len(c.columns)),
+                     "" if d is None else _num(d.closer_to_train_share),
+                     "" if d is None else _num(d.nearer_than_real_share),
+                     "" if d is None else f"{d.median_dcr_train:.3f} / {d.median_dcr_holdout:.3f}",
+                     "" if d is None else f"{d.median_dcr_real_baseline:.3f}",
+                     f"{c.rare_leaked:,} of {c.rare_singletons:,}", risks, verdict, "; ".join(c.reasons)])
+    return ("<h3>Distance to the closest record, rare values, verdict</h3>"
+            "<p>Per table with at least two non-key columns that are modelled (faked personal data is left "
+            "out). Distances run from 0 (identical) to 1 (different on every column): numbers scaled by the "
+            "source's interquartile range, other values equal or not, NULL a value of its own. The source "
+            "rows are split into a train and a holdout half with a fixed seed. "
+            f"{escape(CAVEAT)}</p>"
+            f"<p>Verdict <b>review</b> when: exact copies exceed the source's own duplicate share by more than "
+            f"{t['excess_exact_copy_share']:.0%} (tables with three or more columns); the nearer-than-real share "
+            f"exceeds {t['nearer_than_real_share']} (tables with {t['distance_min_rows']:.0f} source rows or more); "
+            f"at least {t['rare_leaked_min']:.0f} values seen once in the source reappear and they are more than "
+            f"{t['rare_leaked_share']:.0%} of those values; an anonymeter risk exceeds {t['attack_risk']}.</p>"
+            + _table(["table", "columns", "closer to train", "nearer than real", "median DCR train / holdout",
+                      "median DCR real holdout", "rare values leaked", "anonymeter risks", "verdict", "why"],
+                     rows, raw={8}))
 
 
 def _integrity(report: Report) -> str:
