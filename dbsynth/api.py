@@ -25,7 +25,8 @@ from dbsynth.progress import Progress, SilentProgress, stage
 from dbsynth.modelfile import load_model, save_model
 from dbsynth.relational.fit import TUNE_BUDGET, FittedDatabase, fit_database
 from dbsynth.relational.plan import TablePlan, plan_tables
-from dbsynth.relational.sample import sample_database, table_rng
+from dbsynth.relational.partitions import ROWS_PER_PARTITION, generate_partitions, partition_count
+from dbsynth.relational.sample import table_rng
 from dbsynth.relational.subset import subtree_subset, sample_roots
 from dbsynth.schema.introspect import introspect
 from dbsynth.schema.model import Schema, Table
@@ -138,14 +139,18 @@ def train(source: str, model_path: str | Path, *, config: ConfigLike = None, see
 
 
 def generate(model_path: str | Path, target: str, *, config: ConfigLike = None, seed: int | None = None,
-             scale: float | None = None, if_exists: str | None = None,
-             progress: Progress | None = None) -> CloneResult:
-    """Write a synthetic database from a model file; the source is not needed."""
-    cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists)
+             scale: float | None = None, if_exists: str | None = None, jobs: int | None = None,
+             rows_per_partition: int | None = None, progress: Progress | None = None) -> CloneResult:
+    """Write a synthetic database from a model file; the source is not needed.
+
+    Rows are generated in partitions of about `rows_per_partition` rows (memory
+    stays flat whatever the scale), sampled by `jobs` processes.
+    """
+    cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, jobs=jobs)
     started = time.perf_counter()
     fitted, manifest = load_model(Path(model_path))
     with target_engine(parse_url(target)) as dst:
-        result = _generate(fitted, dst, cfg, progress or SilentProgress(), started)
+        result = _generate(fitted, dst, cfg, progress or SilentProgress(), started, rows_per_partition)
     result.warnings[:0] = list(manifest.get("info", {}).get("warnings", []))
     return result
 
@@ -153,15 +158,16 @@ def generate(model_path: str | Path, target: str, *, config: ConfigLike = None, 
 def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | None = None,
           scale: float | None = None, if_exists: str | None = None, model: str | None = None,
           max_train_rows: int | None = None, tune_budget: float | None = None,
-          epsilon: float | None = None, delta: float | None = None,
-          progress: Progress | None = None) -> CloneResult:
+          epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
+          rows_per_partition: int | None = None, progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
     The same as `train` then `generate` with the same seed, without the file.
     Keyword options override the config's values, as command-line flags do.
     """
     cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
-                         max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta)
+                         max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta,
+                         jobs=jobs)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     src = open_source(parse_url(source))
@@ -170,7 +176,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
             schema, warnings = _source_schema(src, cfg)
             check_target(dst, schema, cfg.if_exists)  # refuse before the expensive part
             fitted = _fit(src, schema, cfg, progress)
-            result = _generate(fitted, dst, cfg, progress, started)
+            result = _generate(fitted, dst, cfg, progress, started, rows_per_partition)
     finally:
         src.dispose()
     result.warnings[:0] = warnings
@@ -206,14 +212,15 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
     return fitted
 
 
-def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progress, started: float) -> CloneResult:
+def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progress, started: float,
+              rows_per_partition: int | None = None) -> CloneResult:
     schema, order = fitted.schema, fitted.order
     check_target(dst, schema, cfg.if_exists)
-    with stage(progress, "sampling", len(order.tables)) as p:
-        data = sample_database(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed,
-                               on_table=lambda name, n: p.advance(name, n))
-    with stage(progress, "writing target", len(order.tables)) as p:
-        written = write_database(dst, schema, order.tables, data, if_exists=cfg.if_exists,
+    count = partition_count(fitted.tables, cfg.scale, rows_per_partition or ROWS_PER_PARTITION)
+    parts = generate_partitions(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed, partitions=count,
+                                jobs=cfg.jobs)
+    with stage(progress, "generating", count * len(order.tables)) as p:
+        written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists,
                                  on_table=lambda name, n: p.advance(name, n))
     return CloneResult(
         rows=written.rows,

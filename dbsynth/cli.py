@@ -116,6 +116,8 @@ def clone(
     tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
                                                 help="Auto-tuning's budget per table, in estimated seconds "
                                                      "(deterministic: not the clock). [default: 10]"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
+                                       "[default: 1]"),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Differential privacy: total epsilon for "
                                             "everything learned (PrivBayes network, noisy child counts, DP-SGD)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Differential privacy: delta (with --epsilon). "
@@ -128,7 +130,7 @@ def clone(
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
                                          if_exists=if_exists, model=model, max_train_rows=max_train_rows,
-                                         tune_budget=tune_budget, epsilon=epsilon, delta=delta,
+                                         tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
                                          progress=progress))
     _summarise(result, "cloned")
 
@@ -178,11 +180,13 @@ def generate(
                                                  "recreate) or truncate (keep the target's schema, e.g. from "
                                                  "your migrations, and replace its rows). [default: refuse]"),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML config: seed, scale, if_exists are used."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
+                                       "[default: 1]"),
 ) -> None:
     """Write a synthetic database from a model file; the source database is not needed."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: generate_database(model_path, target, config=config, seed=seed, scale=scale,
-                                            if_exists=if_exists, progress=progress))
+                                            if_exists=if_exists, jobs=jobs, progress=progress))
     _summarise(result, "generated")
 
 

@@ -8,7 +8,7 @@ commit DDL implicitly: there we drop the tables we created when a load fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -90,13 +90,15 @@ def _compatible(ours: str, theirs: str) -> bool:
     return theirs in widen.get(ours, set())
 
 
-def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], data: SyntheticDatabase,
-                   *, if_exists: str = "refuse",
+def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
+                   data: SyntheticDatabase | Iterable[SyntheticDatabase], *, if_exists: str = "refuse",
                    on_table: Callable[[str, int], None] | None = None) -> WriteResult:
+    """Write one sampled database, or partitions of one as they come (each before the next is made)."""
+    parts = [data] if isinstance(data, SyntheticDatabase) else data
     existing = check_target(engine, schema, if_exists)
     dialect = engine.dialect.name
     if if_exists == "truncate":
-        return _replace_rows(engine, schema, load_order, data, on_table)
+        return _replace_rows(engine, schema, load_order, parts, on_table)
     metadata, warnings = target_metadata(schema, dialect, same_dialect=same_family(dialect, schema.dialect))
     make_transactional(engine)
     rolls_back_ddl = transactional_ddl(dialect)
@@ -109,12 +111,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
                 drop_tables(conn, existing)
             create_schema(conn, metadata)
             created = True
-            for name in load_order:
-                rows[name] = insert_frame(conn, table_for(metadata, name), data.tables[name])
-                if on_table:
-                    on_table(name, rows[name])
-            for name, keys, columns, values in data.updates:
-                update_rows(conn, table_for(metadata, name), values, keys, columns)
+            _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table)
             reset_sequences(conn, metadata)
             warnings += create_views(conn, schema.views)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
@@ -126,7 +123,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...], 
     return WriteResult(rows, tuple(warnings))
 
 
-def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], data: SyntheticDatabase,
+def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], parts: Iterable[SyntheticDatabase],
                   on_table: Callable[[str, int], None] | None) -> WriteResult:
     """--if-exists truncate: empty the target's own tables and load into them, in one transaction."""
     metadata = sa.MetaData()
@@ -137,12 +134,7 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], d
     try:
         with engine.begin() as conn:
             _empty_tables(conn, [quote(n) for n in reversed(load_order)])
-            for name in load_order:
-                rows[name] = insert_frame(conn, metadata.tables[name], data.tables[name])
-                if on_table:
-                    on_table(name, rows[name])
-            for name, keys, columns, values in data.updates:
-                update_rows(conn, metadata.tables[name], values, keys, columns)
+            _load_parts(conn, lambda name: metadata.tables[name], load_order, parts, rows, on_table)
             reset_sequences(conn, metadata)
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
@@ -150,6 +142,22 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], d
         detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise DbsynthError(f"{detail}; the target's data was rolled back") from exc
     return WriteResult(rows, ())
+
+
+def _load_parts(conn: sa.Connection, table_of: Callable[[str], sa.Table], load_order: tuple[str, ...],
+                parts: Iterable[SyntheticDatabase], rows: dict[str, int],
+                on_table: Callable[[str, int], None] | None) -> None:
+    """Insert partition after partition (parents before children in each), then its deferred FKs."""
+    for index, part in enumerate(parts):
+        for name in load_order:
+            if index > 0 and name in part.copied:
+                continue  # a verbatim table travels with every partition but is written once
+            written = insert_frame(conn, table_of(name), part.tables[name])
+            rows[name] = rows.get(name, 0) + written
+            if on_table:
+                on_table(name, written)
+        for name, keys, columns, values in part.updates:
+            update_rows(conn, table_of(name), values, keys, columns)
 
 
 def _empty_tables(conn: sa.Connection, quoted: list[str]) -> None:

@@ -37,6 +37,10 @@ class SyntheticTable:
 class SyntheticDatabase:
     tables: dict[str, pd.DataFrame]
     updates: list[tuple[str, tuple[str, ...], tuple[str, ...], pd.DataFrame]]  # table, keys, cols, rows
+    copied: frozenset[str] = frozenset()     # verbatim tables: written with the first partition only
+
+
+MIN_ROOTS_PER_PARTITION = 100   # fewer root rows than this per partition: not worth splitting
 
 
 def table_rng(seed: int, table: str, stream: str = "") -> np.random.Generator:
@@ -44,35 +48,53 @@ def table_rng(seed: int, table: str, stream: str = "") -> np.random.Generator:
 
 
 def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], *,
-                    scale: float, seed: int,
+                    scale: float, seed: int, partition: int = 0, partitions: int = 1,
                     on_table: Callable[[str, int], None] | None = None) -> SyntheticDatabase:
+    """One partition of the synthetic database (the whole of it when `partitions` is 1).
+
+    A partition is a miniature database: its share of every root table's rows
+    with their whole subtrees, secondary parents matched inside the partition
+    (each partition holds the same share of every table, so degrees keep their
+    distribution), keys numbered from 1 (`partitions.py` moves them into the
+    partition's own range). Copied tables are in every partition, for their
+    children to point at, and are written once.
+    """
+    stream = "" if partition == 0 else f"part{partition}"  # partition 0 = the unpartitioned output
+    share = (partition, partitions)
     synthetic: dict[str, SyntheticTable] = {}
     for name in order.tables:
-        synthetic[name] = sample_table(schema, fitted[name], synthetic, scale=scale, rng=table_rng(seed, name))
+        synthetic[name] = sample_table(schema, fitted[name], synthetic, scale=scale,
+                                       rng=table_rng(seed, name, stream), share=share)
         _recompute_aggregates(schema, fitted, synthetic, name)
         if on_table:
             on_table(name, len(synthetic[name].frame))
-    updates = _deferred_updates(schema, fitted, synthetic, seed)
-    return SyntheticDatabase({n: s.frame for n, s in synthetic.items()}, updates)
+    updates = _deferred_updates(schema, fitted, synthetic, seed, stream)
+    copied = frozenset(n for n, f in fitted.items() if f.plan.mode == "copy" and f.copied is not None)
+    return SyntheticDatabase({n: s.frame for n, s in synthetic.items()}, updates, copied)
 
 
 def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, SyntheticTable], *,
-                 scale: float, rng: np.random.Generator) -> SyntheticTable:
+                 scale: float, rng: np.random.Generator, share: tuple[int, int] = (0, 1)) -> SyntheticTable:
     plan, table = fit.plan, schema.table(fit.plan.name)
+    index, count = share
     if plan.mode == "skip":
         return _skipped_table(table, fit)
     if plan.mode == "copy" and fit.copied is not None:
-        return _copied_table(fit, scale, rng)
+        return _copied_table(fit, scale / count, rng)
     parent_rows = np.empty(0, dtype=np.int64)
     evidence = None
     if plan.primary is None:
-        n = int(round(fit.source_rows * (plan.scale if plan.scale is not None else scale)))
+        total = int(round(fit.source_rows * (plan.scale if plan.scale is not None else scale)))
+        if total < MIN_ROOTS_PER_PARTITION * count:  # a tiny root (8 employees) stays whole, in partition 0
+            n = total if index == 0 else 0
+        else:
+            n = total * (index + 1) // count - total * index // count   # this partition's slice of the roots
     else:
         fk = plan.primary.fk(schema)
         parent = synthetic[fk.referred_table]
         counts = parent.counts.get(plan.primary, np.zeros(len(parent.frame), dtype=np.int64))
         linked = np.repeat(np.arange(len(parent.frame)), counts)
-        n_null = _null_rows(fit, linked.size, scale)
+        n_null = _null_rows(fit, linked.size, scale / count)
         parent_rows = np.concatenate([linked, np.full(n_null, -1, dtype=np.int64)])
         n = parent_rows.size
         if fit.conditions:
@@ -245,14 +267,14 @@ def _cap_unique_fk_counts(schema: Schema, counts: dict[FkRef, np.ndarray]) -> No
 
 
 def _deferred_updates(schema: Schema, fitted: dict[str, FittedTable],
-                      synthetic: dict[str, SyntheticTable], seed: int):  # type: ignore[no-untyped-def]
+                      synthetic: dict[str, SyntheticTable], seed: int, stream: str = ""):  # type: ignore[no-untyped-def]
     updates = []
     for name, fit in fitted.items():
         table = schema.table(name)
         for ref in fit.plan.deferred:
             fk = ref.fk(schema)
             frame = synthetic[name].frame
-            rng = table_rng(seed, name, f"deferred{ref.index}")
+            rng = table_rng(seed, name, f"deferred{ref.index}{stream}")
             nullable = all(table.column(c).nullable for c in fk.columns)
             share = fit.deferred_null_share.get(ref, 0.0)
             if fk.referred_table == name:
