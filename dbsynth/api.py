@@ -140,13 +140,14 @@ def train(source: str, model_path: str | Path, *, config: ConfigLike = None, see
 
 def generate(model_path: str | Path, target: str, *, config: ConfigLike = None, seed: int | None = None,
              scale: float | None = None, if_exists: str | None = None, jobs: int | None = None,
-             rows_per_partition: int | None = None, progress: Progress | None = None) -> CloneResult:
+             dask: str | None = None, rows_per_partition: int | None = None,
+             progress: Progress | None = None) -> CloneResult:
     """Write a synthetic database from a model file; the source is not needed.
 
     Rows are generated in partitions of about `rows_per_partition` rows (memory
     stays flat whatever the scale), sampled by `jobs` processes.
     """
-    cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, jobs=jobs)
+    cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, jobs=jobs, dask=dask)
     started = time.perf_counter()
     fitted, manifest = load_model(Path(model_path))
     with target_engine(parse_url(target)) as dst:
@@ -159,7 +160,8 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
           scale: float | None = None, if_exists: str | None = None, model: str | None = None,
           max_train_rows: int | None = None, tune_budget: float | None = None,
           epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
-          rows_per_partition: int | None = None, progress: Progress | None = None) -> CloneResult:
+          dask: str | None = None, rows_per_partition: int | None = None,
+          progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
     The same as `train` then `generate` with the same seed, without the file.
@@ -167,7 +169,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
     """
     cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
                          max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta,
-                         jobs=jobs)
+                         jobs=jobs, dask=dask)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     src = open_source(parse_url(source))
@@ -218,7 +220,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
     check_target(dst, schema, cfg.if_exists)
     count = partition_count(fitted.tables, cfg.scale, rows_per_partition or ROWS_PER_PARTITION)
     parts = generate_partitions(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed, partitions=count,
-                                jobs=cfg.jobs)
+                                jobs=cfg.jobs, dask=cfg.dask)
     with stage(progress, "generating", count * len(order.tables)) as p:
         written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists,
                                  on_table=lambda name, n: p.advance(name, n))

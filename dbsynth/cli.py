@@ -118,6 +118,9 @@ def clone(
                                                      "(deterministic: not the clock). [default: 10]"),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
                                        "[default: 1]"),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS|local",
+                                       help="Sample partitions as Dask tasks on this scheduler (local: a "
+                                            "LocalCluster of --jobs workers)."),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Differential privacy: total epsilon for "
                                             "everything learned (PrivBayes network, noisy child counts, DP-SGD)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Differential privacy: delta (with --epsilon). "
@@ -131,7 +134,7 @@ def clone(
     result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
                                          if_exists=if_exists, model=model, max_train_rows=max_train_rows,
                                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
-                                         progress=progress))
+                                         dask=dask, progress=progress))
     _summarise(result, "cloned")
 
 
@@ -182,11 +185,14 @@ def generate(
     config: Optional[Path] = typer.Option(None, "--config", help="TOML config: seed, scale, if_exists are used."),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
                                        "[default: 1]"),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS|local",
+                                       help="Sample partitions as Dask tasks on this scheduler (local: a "
+                                            "LocalCluster of --jobs workers)."),
 ) -> None:
     """Write a synthetic database from a model file; the source database is not needed."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: generate_database(model_path, target, config=config, seed=seed, scale=scale,
-                                            if_exists=if_exists, jobs=jobs, progress=progress))
+                                            if_exists=if_exists, jobs=jobs, dask=dask, progress=progress))
     _summarise(result, "generated")
 
 

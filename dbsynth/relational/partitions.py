@@ -36,11 +36,18 @@ def partition_count(fitted: dict[str, FittedTable], scale: float, rows_per_parti
 
 
 def generate_partitions(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], *, scale: float,
-                        seed: int, partitions: int, jobs: int = 1) -> Iterator[SyntheticDatabase]:
-    """Every partition, keys made disjoint and uniques global, in order; sampled by `jobs` processes."""
+                        seed: int, partitions: int, jobs: int = 1,
+                        dask: str | None = None) -> Iterator[SyntheticDatabase]:
+    """Every partition, keys made disjoint and uniques global, in order.
+
+    Sampled here, by `jobs` local processes, or as Dask tasks on the cluster at
+    `dask` ("local" starts a LocalCluster of `jobs` workers).
+    """
     keys = _KeyRanges(schema, fitted)
     uniques = _GlobalUniques(schema, fitted, seed)
-    for index, part in enumerate(_sampled(schema, order, fitted, scale, seed, partitions, jobs)):
+    source = (_sampled_on_dask(schema, order, fitted, scale, seed, partitions, jobs, dask) if dask
+              else _sampled(schema, order, fitted, scale, seed, partitions, jobs))
+    for index, part in enumerate(source):
         keys.shift(part, index)
         uniques.enforce(part)
         yield part
@@ -63,6 +70,45 @@ def _sampled(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], s
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
+
+
+def _sampled_on_dask(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], scale: float, seed: int,
+                     partitions: int, jobs: int, address: str) -> Iterator[SyntheticDatabase]:
+    """The same partitions as Dask tasks; we use Dask's scheduler rather than writing one."""
+    from dask.distributed import Client, LocalCluster
+
+    from dbsynth.errors import ConnectionFailed
+
+    cluster = None
+    try:
+        if address == "local":
+            cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout=10)
+    except (OSError, TimeoutError) as exc:
+        raise ConnectionFailed(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
+                               f"or use --dask local") from None
+    try:
+        payload = client.scatter((schema, order, fitted, scale, seed, partitions), broadcast=True)
+        window: deque[Any] = deque()
+        in_flight = max(jobs, 1) * 2
+        for index in range(partitions):
+            window.append(client.submit(_sample_task, payload, index, pure=False))
+            if len(window) >= in_flight:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _sample_task(payload: tuple[Any, ...], index: int) -> SyntheticDatabase:
+    schema, order, fitted, scale, seed, partitions = payload
+    return sample_database(schema, order, fitted, scale=scale, seed=seed, partition=index, partitions=partitions)
 
 
 _WORKER: dict[str, Any] = {}

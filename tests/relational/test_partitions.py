@@ -56,3 +56,15 @@ def test_unique_values_stay_unique_across_partitions(postgres_url: str, postgres
     assert result.rows["member"] == 5000
     orphans, duplicates = _integrity(postgres_target)
     assert set(duplicates.values()) == {0}
+
+
+def test_dask_local_cluster_equals_local_run(chinook_sqlite: Path, tmp_path: Path) -> None:
+    local = f"sqlite:///{tmp_path / 'local.db'}"
+    on_dask = f"sqlite:///{tmp_path / 'dask.db'}"
+    a = dbsynth.clone(str(chinook_sqlite), local, seed=5, model="bayesnet", rows_per_partition=3000)
+    b = dbsynth.clone(str(chinook_sqlite), on_dask, seed=5, model="bayesnet", rows_per_partition=3000,
+                      dask="local", jobs=2)
+    assert a.rows == b.rows
+    orphans, duplicates = _integrity(on_dask)
+    assert set(orphans.values()) == {0} and set(duplicates.values()) == {0}
+    assert rows_of(local, "invoice_line") == rows_of(on_dask, "invoice_line")
