@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -26,6 +26,7 @@ from dbsynth.modelfile import load_model, save_model
 from dbsynth.relational.fit import TUNE_BUDGET, FittedDatabase, fit_database
 from dbsynth.relational.plan import TablePlan, plan_tables
 from dbsynth.relational.partitions import ROWS_PER_PARTITION, generate_partitions, partition_count
+from dbsynth.relational.rebalance import target_shares
 from dbsynth.relational.sample import table_rng
 from dbsynth.relational.subset import subtree_subset, sample_roots
 from dbsynth.schema.introspect import introspect
@@ -67,6 +68,7 @@ class CloneResult:
     warnings: list[str] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=dict)
     privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
+    shares: dict[str, dict[str, float]] = field(default_factory=dict)   # --rebalance: class shares achieved
 
     @property
     def total_rows(self) -> int:
@@ -141,13 +143,14 @@ def train(source: str, model_path: str | Path, *, config: ConfigLike = None, see
 def generate(model_path: str | Path, target: str, *, config: ConfigLike = None, seed: int | None = None,
              scale: float | None = None, if_exists: str | None = None, jobs: int | None = None,
              dask: str | None = None, rows_per_partition: int | None = None,
-             progress: Progress | None = None) -> CloneResult:
+             rebalance: Sequence[str] = (), progress: Progress | None = None) -> CloneResult:
     """Write a synthetic database from a model file; the source is not needed.
 
     Rows are generated in partitions of about `rows_per_partition` rows (memory
     stays flat whatever the scale), sampled by `jobs` processes.
     """
-    cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, jobs=jobs, dask=dask)
+    cfg = _with_rebalance(resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, jobs=jobs, dask=dask),
+                          rebalance)
     started = time.perf_counter()
     fitted, manifest = load_model(Path(model_path))
     with target_engine(parse_url(target)) as dst:
@@ -160,7 +163,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
           scale: float | None = None, if_exists: str | None = None, model: str | None = None,
           max_train_rows: int | None = None, tune_budget: float | None = None,
           epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
-          dask: str | None = None, rows_per_partition: int | None = None,
+          dask: str | None = None, rows_per_partition: int | None = None, rebalance: Sequence[str] = (),
           progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
@@ -170,6 +173,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
     cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
                          max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta,
                          jobs=jobs, dask=dask)
+    cfg = _with_rebalance(cfg, rebalance)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     src = open_source(parse_url(source))
@@ -183,6 +187,19 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
         src.dispose()
     result.warnings[:0] = warnings
     return result
+
+
+def _with_rebalance(cfg: Config, specs: Sequence[str]) -> Config:
+    """--rebalance TABLE.COLUMN[=...] flags replace the config's rule for the same column."""
+    if not specs:
+        return cfg
+    import dataclasses
+
+    from dbsynth.relational.rebalance import parse_rebalance
+
+    given = [parse_rebalance(s) for s in specs]
+    keep = [r for r in cfg.rebalance if (r.table, r.column) not in {(g.table, g.column) for g in given}]
+    return dataclasses.replace(cfg, rebalance=tuple(keep + given))
 
 
 def _source_schema(src: Engine, cfg: Config) -> tuple[Schema, list[str]]:
@@ -219,12 +236,19 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
     schema, order = fitted.schema, fitted.order
     check_target(dst, schema, cfg.if_exists)
     count = partition_count(fitted.tables, cfg.scale, rows_per_partition or ROWS_PER_PARTITION)
+    for rule in cfg.rebalance:  # refuse an unknown table/column/value before writing anything
+        fit = fitted.tables.get(rule.table)
+        if fit is None or rule.column not in fit.codecs:
+            raise ConfigError(f"rebalance {rule.table}.{rule.column}: no modelled column of that name")
+        target_shares(rule, fit.codecs[rule.column], rule.table)
     parts = generate_partitions(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed, partitions=count,
-                                jobs=cfg.jobs, dask=cfg.dask)
+                                jobs=cfg.jobs, dask=cfg.dask, rebalance=cfg.rebalance)
     with stage(progress, "generating", count * len(order.tables)) as p:
         written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists,
                                  on_table=lambda name, n: p.advance(name, n))
+    shares = {f"{r.table}.{r.column}": _shares_in(dst, r.table, r.column) for r in cfg.rebalance}
     return CloneResult(
+        shares=shares,
         rows=written.rows,
         source_rows={t.name: t.row_count for t in schema.tables},
         seconds=time.perf_counter() - started,
@@ -232,6 +256,17 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
         models=model_choices(fitted),
         privacy=fitted.privacy_notes,
     )
+
+
+def _shares_in(engine: Engine, table: str, column: str) -> dict[str, float]:
+    """The class shares the target now holds (what --rebalance achieved)."""
+    import sqlalchemy as sa
+
+    t = sa.Table(table, sa.MetaData(), autoload_with=engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c[column], sa.func.count()).group_by(t.c[column])).fetchall()
+    total = max(sum(n for _, n in rows), 1)
+    return {str(v): n / total for v, n in sorted(rows, key=lambda r: -r[1])}
 
 
 def model_choices(fitted: FittedDatabase) -> dict[str, str]:

@@ -118,6 +118,9 @@ def clone(
                                                      "(deterministic: not the clock). [default: 10]"),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
                                        "[default: 1]"),
+    rebalance: Optional[list[str]] = typer.Option(None, "--rebalance", metavar="TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
+                                                  help="Generate TABLE with these class shares of COLUMN (children "
+                                                       "follow their parents); repeatable."),
     dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS|local",
                                        help="Sample partitions as Dask tasks on this scheduler (local: a "
                                             "LocalCluster of --jobs workers)."),
@@ -134,7 +137,7 @@ def clone(
     result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
                                          if_exists=if_exists, model=model, max_train_rows=max_train_rows,
                                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
-                                         dask=dask, progress=progress))
+                                         dask=dask, rebalance=rebalance or (), progress=progress))
     _summarise(result, "cloned")
 
 
@@ -185,6 +188,9 @@ def generate(
     config: Optional[Path] = typer.Option(None, "--config", help="TOML config: seed, scale, if_exists are used."),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
                                        "[default: 1]"),
+    rebalance: Optional[list[str]] = typer.Option(None, "--rebalance", metavar="TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
+                                                  help="Generate TABLE with these class shares of COLUMN (children "
+                                                       "follow their parents); repeatable."),
     dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS|local",
                                        help="Sample partitions as Dask tasks on this scheduler (local: a "
                                             "LocalCluster of --jobs workers)."),
@@ -192,7 +198,8 @@ def generate(
     """Write a synthetic database from a model file; the source database is not needed."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: generate_database(model_path, target, config=config, seed=seed, scale=scale,
-                                            if_exists=if_exists, jobs=jobs, dask=dask, progress=progress))
+                                            if_exists=if_exists, jobs=jobs, dask=dask,
+                                            rebalance=rebalance or (), progress=progress))
     _summarise(result, "generated")
 
 
@@ -240,6 +247,8 @@ def _summarise(result: CloneResult, verb: str) -> None:
         _print_models(result.models)
     for line in result.privacy:
         typer.echo(f"privacy: {line}")
+    for column, shares in result.shares.items():
+        typer.echo(f"rebalanced {column}: " + ", ".join(f"{v} {s:.1%}" for v, s in shares.items()))
     source_total = sum(result.source_rows.values())
     typer.echo(
         f"{verb} {len(result.rows)} tables: {result.total_rows:,} rows written "

@@ -57,7 +57,7 @@ def from_state(state: dict[str, Any]) -> Generator:
 
 def _load_builtins() -> None:
     # Imported lazily so `import dbsynth` stays cheap and free of side effects.
-    from dbsynth.models import bayesnet, copula, independent, neural  # noqa: F401
+    from dbsynth.models import bayesnet, copula, gan, independent, neural  # noqa: F401
 
 
 def check_evidence(evidence: np.ndarray | None, n: int, n_conditions: int) -> np.ndarray:

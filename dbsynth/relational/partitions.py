@@ -36,8 +36,8 @@ def partition_count(fitted: dict[str, FittedTable], scale: float, rows_per_parti
 
 
 def generate_partitions(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], *, scale: float,
-                        seed: int, partitions: int, jobs: int = 1,
-                        dask: str | None = None) -> Iterator[SyntheticDatabase]:
+                        seed: int, partitions: int, jobs: int = 1, dask: str | None = None,
+                        rebalance: tuple[Any, ...] = ()) -> Iterator[SyntheticDatabase]:
     """Every partition, keys made disjoint and uniques global, in order.
 
     Sampled here, by `jobs` local processes, or as Dask tasks on the cluster at
@@ -45,8 +45,8 @@ def generate_partitions(schema: Schema, order: LoadOrder, fitted: dict[str, Fitt
     """
     keys = _KeyRanges(schema, fitted)
     uniques = _GlobalUniques(schema, fitted, seed)
-    source = (_sampled_on_dask(schema, order, fitted, scale, seed, partitions, jobs, dask) if dask
-              else _sampled(schema, order, fitted, scale, seed, partitions, jobs))
+    source = (_sampled_on_dask(schema, order, fitted, scale, seed, partitions, jobs, dask, rebalance) if dask
+              else _sampled(schema, order, fitted, scale, seed, partitions, jobs, rebalance))
     for index, part in enumerate(source):
         keys.shift(part, index)
         uniques.enforce(part)
@@ -54,14 +54,14 @@ def generate_partitions(schema: Schema, order: LoadOrder, fitted: dict[str, Fitt
 
 
 def _sampled(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], scale: float, seed: int,
-             partitions: int, jobs: int) -> Iterator[SyntheticDatabase]:
+             partitions: int, jobs: int, rebalance: tuple[Any, ...] = ()) -> Iterator[SyntheticDatabase]:
     if jobs <= 1 or partitions == 1:
         for index in range(partitions):
             yield sample_database(schema, order, fitted, scale=scale, seed=seed, partition=index,
-                                  partitions=partitions)
+                                  partitions=partitions, rebalance=rebalance)
         return
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(schema, order, fitted, scale, seed, partitions)) as pool:
+                             initargs=(schema, order, fitted, scale, seed, partitions, rebalance)) as pool:
         window: deque[Future[SyntheticDatabase]] = deque()
         upcoming = iter(range(partitions))
         for index in upcoming:  # keep `jobs` partitions in flight, hand them over in order
@@ -73,7 +73,8 @@ def _sampled(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], s
 
 
 def _sampled_on_dask(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], scale: float, seed: int,
-                     partitions: int, jobs: int, address: str) -> Iterator[SyntheticDatabase]:
+                     partitions: int, jobs: int, address: str,
+                     rebalance: tuple[Any, ...] = ()) -> Iterator[SyntheticDatabase]:
     """The same partitions as Dask tasks; we use Dask's scheduler rather than writing one."""
     from dask.distributed import Client, LocalCluster
 
@@ -91,7 +92,7 @@ def _sampled_on_dask(schema: Schema, order: LoadOrder, fitted: dict[str, FittedT
         raise ConnectionFailed(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
                                f"or use --dask local") from None
     try:
-        payload = client.scatter((schema, order, fitted, scale, seed, partitions), broadcast=True)
+        payload = client.scatter((schema, order, fitted, scale, seed, partitions, rebalance), broadcast=True)
         window: deque[Any] = deque()
         in_flight = max(jobs, 1) * 2
         for index in range(partitions):
@@ -107,23 +108,25 @@ def _sampled_on_dask(schema: Schema, order: LoadOrder, fitted: dict[str, FittedT
 
 
 def _sample_task(payload: tuple[Any, ...], index: int) -> SyntheticDatabase:
-    schema, order, fitted, scale, seed, partitions = payload
-    return sample_database(schema, order, fitted, scale=scale, seed=seed, partition=index, partitions=partitions)
+    schema, order, fitted, scale, seed, partitions, rebalance = payload
+    return sample_database(schema, order, fitted, scale=scale, seed=seed, partition=index, partitions=partitions,
+                           rebalance=rebalance)
 
 
 _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], scale: float, seed: int,
-                 partitions: int) -> None:
+                 partitions: int, rebalance: tuple[Any, ...] = ()) -> None:
     """The fitted models travel to each worker once, not with every partition."""
-    _WORKER.update(schema=schema, order=order, fitted=fitted, scale=scale, seed=seed, partitions=partitions)
+    _WORKER.update(schema=schema, order=order, fitted=fitted, scale=scale, seed=seed, partitions=partitions,
+                   rebalance=rebalance)
 
 
 def _sample_in_worker(index: int) -> SyntheticDatabase:
     w = _WORKER
     return sample_database(w["schema"], w["order"], w["fitted"], scale=w["scale"], seed=w["seed"],
-                           partition=index, partitions=w["partitions"])
+                           partition=index, partitions=w["partitions"], rebalance=w["rebalance"])
 
 
 class _KeyRanges:

@@ -23,6 +23,8 @@ from dbsynth.relational.deferred import fill_cross_reference, fill_self_referenc
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column
 from dbsynth.relational.keys import degree_weighted_parents, generate_keys, running_index
 from dbsynth.relational.unique import enforce_unique
+from dbsynth.config import Rebalance
+from dbsynth.relational.rebalance import rebalance_rows, target_shares
 from dbsynth.schema.model import Schema, Table
 
 
@@ -49,6 +51,7 @@ def table_rng(seed: int, table: str, stream: str = "") -> np.random.Generator:
 
 def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], *,
                     scale: float, seed: int, partition: int = 0, partitions: int = 1,
+                    rebalance: tuple[Rebalance, ...] = (),
                     on_table: Callable[[str, int], None] | None = None) -> SyntheticDatabase:
     """One partition of the synthetic database (the whole of it when `partitions` is 1).
 
@@ -61,10 +64,11 @@ def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTa
     """
     stream = "" if partition == 0 else f"part{partition}"  # partition 0 = the unpartitioned output
     share = (partition, partitions)
+    rules = {r.table: r for r in rebalance}
     synthetic: dict[str, SyntheticTable] = {}
     for name in order.tables:
         synthetic[name] = sample_table(schema, fitted[name], synthetic, scale=scale,
-                                       rng=table_rng(seed, name, stream), share=share)
+                                       rng=table_rng(seed, name, stream), share=share, rebalance=rules.get(name))
         _recompute_aggregates(schema, fitted, synthetic, name)
         if on_table:
             on_table(name, len(synthetic[name].frame))
@@ -74,7 +78,8 @@ def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTa
 
 
 def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, SyntheticTable], *,
-                 scale: float, rng: np.random.Generator, share: tuple[int, int] = (0, 1)) -> SyntheticTable:
+                 scale: float, rng: np.random.Generator, share: tuple[int, int] = (0, 1),
+                 rebalance: Rebalance | None = None) -> SyntheticTable:
     plan, table = fit.plan, schema.table(fit.plan.name)
     index, count = share
     if plan.mode == "skip":
@@ -106,6 +111,10 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     states: dict[str, np.ndarray] = {}
     if fit.generator is not None and n:
         matrix = fit.generator.sample(n, rng, evidence)
+        if rebalance is not None and rebalance.column in fit.codecs:
+            column = len(fit.conditions) + list(fit.codecs).index(rebalance.column)
+            probs = target_shares(rebalance, fit.codecs[rebalance.column], plan.name)
+            matrix = rebalance_rows(matrix, column, probs, fit.generator, evidence, rng)
         states = {c: matrix[:, len(fit.conditions) + j] for j, c in enumerate(fit.codecs)}
     else:
         states = {c: np.zeros(n, dtype=np.int64) for c in fit.codecs}
@@ -136,6 +145,8 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     for col in plan.nulled:
         frame[col] = pd.Series([None] * n, dtype=object)
     rules = fit.derived
+    if rebalance is not None:  # the requested shares win over a "city fixes the country" mapping
+        rules = {**rules, "determined": [r for r in rules.get("determined", []) if r["column"] != rebalance.column]}
     if rules:
         derived_rules.apply_determined(rules, frame)
     if rules and plan.primary is not None:
