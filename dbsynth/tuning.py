@@ -18,7 +18,8 @@ same output. A candidate starts only if its estimate fits what is left (the
 first always runs, so there is a score); the skipped are recorded, and the
 real seconds are measured and reported. The neural model trains for a fixed
 number of epochs with early stopping on a validation split; its wall-clock
-cap is only a safety net (logged when it binds). The refit of the winner is
+cap is only a safety net (logged when it binds); the GAN trains a fixed
+number of steps, with its cap likewise a safety net. The refit of the winner is
 outside the budget.
 
 A challenger replaces the default only when it beats it by ``MIN_GAIN``: on
@@ -39,6 +40,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from dbsynth.models import Generator, create
+from dbsynth.models.gan import TIME_BUDGET as GAN_TIME_BUDGET
 from dbsynth.models.neural import TIME_BUDGET as NEURAL_TIME_BUDGET
 from dbsynth.models.scoring import fidelity
 
@@ -56,6 +58,7 @@ DEFAULT_CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("bayesnet", {"max_parents": 3}),
     ("independent", {}),
     ("neural", {}),
+    ("gan", {}),
 )
 
 
@@ -93,8 +96,8 @@ def choose_generator(data: np.ndarray, cardinalities: Sequence[int], n_condition
     for (name, settings), (fit_seed, sample_seed) in zip(candidates, seeds):
         trial: dict[str, Any] = {"name": name, "settings": dict(settings)}
         trials.append(trial)
-        if name == "neural" and len(data) < MIN_NEURAL_ROWS:
-            trial["skipped"] = f"{len(data)} rows: neural needs {MIN_NEURAL_ROWS}"
+        if name in ("neural", "gan") and len(data) < MIN_NEURAL_ROWS:
+            trial["skipped"] = f"{len(data)} rows: {name} needs {MIN_NEURAL_ROWS}"
             continue
         cost = estimated_seconds(name, settings, len(train), data.shape[1])
         if spent + cost > budget_seconds and any("score" in t for t in trials):
@@ -103,6 +106,8 @@ def choose_generator(data: np.ndarray, cardinalities: Sequence[int], n_condition
         spent += cost
         if name == "neural":  # a safety net only: epochs and early stopping decide, not the clock
             settings = {**settings, "time_budget": max(NEURAL_TIME_BUDGET, 10 * cost)}
+        if name == "gan":     # likewise: fixed epochs and max_steps decide
+            settings = {**settings, "time_budget": max(GAN_TIME_BUDGET, 10 * cost)}
         try:
             t0 = time.perf_counter()
             generator = _fit(name, settings, train, cardinalities, n_conditions,
@@ -136,7 +141,10 @@ def estimated_seconds(name: str, settings: dict[str, Any], rows: int, columns: i
     """Seconds a candidate is expected to take to fit and sample (2 cores), from its size alone.
 
     Calibrated on Chinook's track table (3,500 x 10): bayesnet(2) 0.13 s, copula
-    0.02 s, neural about 4 s. Structure search grows with columns squared.
+    0.02 s, neural about 4 s. Structure search grows with columns squared. The GAN
+    runs a fixed number of steps (one critic and one generator update each), about
+    60 ms a step at track's 10 columns (wide one-hots), so ~2 min at its default
+    cap of 2,000 steps: under the default budget it only runs when asked for.
     """
     scored_rows = min(rows, 20_000)
     if name == "bayesnet":
@@ -145,6 +153,10 @@ def estimated_seconds(name: str, settings: dict[str, Any], rows: int, columns: i
         return 5e-7 * rows * columns + 0.01
     if name == "neural":
         return 1e-4 * rows * columns + 1.0
+    if name == "gan":   # fixed steps: epochs x rows // batch, at most max_steps (2,000 by default)
+        steps = min(int(settings.get("epochs", 300)) * max(1, rows // int(settings.get("batch_size", 500))),
+                    int(settings.get("max_steps", 2000)))
+        return steps * (0.01 + 0.005 * columns) + 1.0
     return 1e-8 * rows * columns + 0.001
 
 

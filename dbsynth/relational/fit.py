@@ -25,7 +25,7 @@ from dbsynth.relational import derived as derived_rules
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
 from dbsynth.schema.model import Schema, Table
-from dbsynth.privacy import TableBudget, TableCost, budget_to_json, describe, noisy_total, split_budget
+from dbsynth.privacy import TableBudget, TableCost, budget_to_json, describe, split_budget
 from dbsynth.tuning import choose_generator
 
 MAX_CONDITIONS = 3
@@ -112,7 +112,8 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
         result.codecs[col] = NumericCodec.fit(values[col], "integer" if rule["kind"] == "date" else "float")
     for ref in plan.child_edges:
         counts = pd.Series(_child_counts(schema, ref, frame, frames))
-        result.child_totals[ref] = noisy_total(int(counts.sum()), privacy.totals if privacy else None, rng)
+        # Under DP the (noised) count column alone decides: a noised total could wipe a small table out.
+        result.child_totals[ref] = -1 if privacy is not None else int(counts.sum())
         values[count_column(ref)] = counts
         result.codecs[count_column(ref)] = NumericCodec.fit(counts, "integer")
         if plan.mode == "copy":
@@ -232,7 +233,7 @@ def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
     budget = None
     if epsilon is not None:
         budget = split_budget(epsilon, delta, {
-            name: TableCost(learned=plans[name].mode == "model", totals=len(plans[name].child_edges))
+            name: TableCost(learned=plans[name].mode == "model", totals=0)   # totals are not released
             for name in order.tables})
     fitted: dict[str, FittedTable] = {}
     source_states: dict[str, dict[str, np.ndarray]] = {}

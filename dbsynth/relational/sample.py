@@ -125,7 +125,8 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
     counts = {ref: _rescaled_counts(fit.codecs[count_column(ref)].decode(states[count_column(ref)], rng)
                                     .fillna(0).to_numpy(dtype=np.int64),
-                                    fit.child_totals.get(ref, 0) * n / max(fit.train_rows, 1))
+                                    fit.child_totals.get(ref, 0) * n / max(fit.train_rows, 1)
+                                    if fit.child_totals.get(ref, 0) >= 0 else None)
               for ref in plan.child_edges}
 
     if plan.primary is not None:
@@ -203,7 +204,7 @@ def _copied_table(fit: FittedTable, scale: float, rng: np.random.Generator) -> S
     return SyntheticTable(frame, states, counts)
 
 
-def _rescaled_counts(counts: np.ndarray, expected_total: float) -> np.ndarray:
+def _rescaled_counts(counts: np.ndarray, expected_total: float | None) -> np.ndarray:
     """Counts scaled so they add up to the expected number of children.
 
     With few parents (8 employees, 59 customers) independent draws make the
@@ -211,6 +212,8 @@ def _rescaled_counts(counts: np.ndarray, expected_total: float) -> np.ndarray:
     share (and so the learned correlation) while the total follows --scale.
     """
     counts = np.maximum(counts, 0)
+    if expected_total is None:  # trained with differential privacy: no exact total was kept
+        return counts
     total, target = counts.sum(), int(round(expected_total))
     if total == 0 or counts.size == 0 or total == target:
         return counts

@@ -22,6 +22,7 @@ import pandas as pd
 
 from dbsynth.errors import ConfigError
 from dbsynth.progress import Progress, SilentProgress, stage
+from dbsynth.report.efficacy import EfficacyResult, efficacy, efficacy_to_dict
 from dbsynth.report.frames import FramePair, open_databases, read_pair
 from dbsynth.report.integrity import IntegrityResult, check_integrity
 from dbsynth.report.plots import Figure, build_figures
@@ -51,14 +52,19 @@ class Report:
     notes: tuple[str, ...]           # what was left out of the comparison, and why
     figures: tuple[Figure, ...] = field(default=(), repr=False)
     privacy_checks: tuple[TablePrivacy, ...] = ()   # distances, rare values, attacks and a verdict per table
+    efficacy: tuple[EfficacyResult, ...] = ()        # TSTR vs TRTR per target column
 
 
 def build_report(source_url: str, target_url: str, *, max_rows: int = MAX_ROWS,
-                 progress: Progress | None = None) -> Report:
+                 progress: Progress | None = None, efficacy_target: str | None = None) -> Report:
     """Compare `target_url` (a synthetic copy) with `source_url`; both are opened read-only.
 
+    `efficacy_target` ("TABLE.COLUMN") is the column the machine-learning efficacy
+    check predicts; None guesses up to three (see `dbsynth.report.efficacy`).
+
     Raises ConnectionFailed when a database cannot be reached, ConfigError when
-    the two do not hold the same tables or `max_rows` is not positive.
+    the two do not hold the same tables, `max_rows` is not positive or
+    `efficacy_target` names no predictable column.
     """
     if max_rows < 1:
         raise ConfigError(f"max_rows must be a positive number of rows, not {max_rows}")
@@ -67,6 +73,9 @@ def build_report(source_url: str, target_url: str, *, max_rows: int = MAX_ROWS,
     dbs = open_databases(source_url, target_url)
     try:
         pair = read_pair(dbs, progress)
+        with stage(progress, "training efficacy models", 1) as p:
+            efficacy_results = efficacy(pair.real, pair.synthetic, pair.schema, target=efficacy_target)
+            p.advance("efficacy")
         with stage(progress, "scoring quality", 1) as p:
             quality, compared, quality_notes = _quality(pair, max_rows)
             p.advance("quality")
@@ -88,6 +97,7 @@ def build_report(source_url: str, target_url: str, *, max_rows: int = MAX_ROWS,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         seconds=time.perf_counter() - started, max_rows=max_rows, quality=quality, integrity=integrity,
         privacy=tuple(privacy), notes=tuple(notes), figures=tuple(figures), privacy_checks=tuple(checks),
+        efficacy=tuple(efficacy_results),
     )
 
 
@@ -141,6 +151,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         },
         "privacy": [dataclasses.asdict(p) for p in report.privacy],
         "privacy_checks": privacy_to_dict(report.privacy_checks),
+        "efficacy": efficacy_to_dict(report.efficacy),
         "notes": list(report.notes),
     }
 

@@ -15,7 +15,8 @@ ordinal codes fitted on the values of both sides, dates are seconds, booleans
 A target is "TABLE.COLUMN". Without one, up to three are guessed: per table
 with at least 200 real rows, the categorical column with 2 to 20 classes that
 shares the most information with the table's other columns, else the numeric
-column that does. A key, foreign key, personal-data or free-text column is
+column that does; a guess the real rows themselves predict no better than the
+baseline is dropped. A key, foreign key, personal-data or free-text column is
 refused as an explicit target (ConfigError): predicting an id says nothing
 about the data.
 
@@ -78,16 +79,21 @@ def efficacy(real_frames: dict[str, pd.DataFrame], synthetic_frames: dict[str, p
     `real_frames` / `synthetic_frames` are typed frames (`columns.typed_frame`) per table.
     Raises ConfigError when `target` is malformed, unknown or not predictable (a key, FK, PII or free text).
     """
+    from threadpoolctl import threadpool_limits
+
     roles = roles or {t.name: {c.name: column_role(t, c, real_frames[t.name][c.name]) for c in t.columns}
                       for t in schema.tables}
     if target is not None:
-        table, column = _resolve(target, schema, roles)
-        return [_evaluate(table, column, real_frames, synthetic_frames, roles, seed, guessed=False)]
+        targets, guessed = [_resolve(target, schema, roles)], False
+    else:
+        targets, guessed = guess_targets(real_frames, schema, roles, seed=seed), True
     results = []
-    for table, column in guess_targets(real_frames, schema, roles, seed=seed):
-        result = _evaluate(table, column, real_frames, synthetic_frames, roles, seed, guessed=True)
-        if result is not None:
-            results.append(result)
+    # One OpenMP thread: these models are small, and on a busy machine more threads cost 10-20 times the time.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for table, column in targets:
+            result = _evaluate(table, column, real_frames, synthetic_frames, roles, seed, guessed=guessed)
+            if result is not None:
+                results.append(result)
     return results
 
 
@@ -188,7 +194,9 @@ def _evaluate(table: Table, column: str, real_frames: dict[str, pd.DataFrame],
         if classify and len(np.unique(y)) < 2:   # one class only: the model would refuse; predict it
             return np.full(len(idx_test), y[0])
         kind = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
-        model = kind(categorical_features=categorical if categorical.any() else None, random_state=seed)
+        many = classify and classes > 10   # one tree per class and iteration: fewer iterations
+        model = kind(categorical_features=categorical if categorical.any() else None, random_state=seed,
+                     max_iter=50 if many else 100)
         return model.fit(X, y).predict(X_real[idx_test])
 
     y_test = y_real[idx_test]
@@ -209,11 +217,13 @@ def _evaluate(table: Table, column: str, real_frames: dict[str, pd.DataFrame],
             return float(r2_score(y_test, p))
 
         accuracy = {"trtr": None, "tstr": None, "base": None}
-    trtr, tstr = score(trtr_pred), score(tstr_pred)
+    trtr, tstr, baseline = score(trtr_pred), score(tstr_pred), score(base_pred)
+    if guessed and trtr <= baseline:   # not predictable even from real rows: says nothing about the copy
+        return None
     return EfficacyResult(
         table=table.name, column=column, task="classification" if classify else "regression",
         metric="macro F1" if classify else "R^2", trtr=trtr, tstr=tstr,
-        ratio=tstr / trtr if trtr > 0 else None, baseline=score(base_pred),
+        ratio=tstr / trtr if trtr > 0 else None, baseline=baseline,
         trtr_accuracy=accuracy["trtr"], tstr_accuracy=accuracy["tstr"], baseline_accuracy=accuracy["base"],
         classes=classes, real_train_rows=len(idx_train), synthetic_train_rows=len(synthetic),
         test_rows=len(idx_test), features=tuple(features), guessed=guessed,

@@ -47,7 +47,7 @@ ul.notes li{margin:3px 0;font-size:14px}
 def render_html(report: Report) -> str:
     body = "\n".join([
         _header(report), _summary(report), _tables(report), _columns(report), _pairs(report),
-        _relationships(report), _figures(report), _privacy(report), _integrity(report), _notes(report),
+        _relationships(report), _efficacy(report), _figures(report), _privacy(report), _integrity(report), _notes(report),
     ])
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -61,7 +61,8 @@ def _header(report: Report) -> str:
             f"synthetic <b>{escape(report.target)}</b><br>created {escape(report.created)} in "
             f"{report.seconds:.1f} s by dbsynth with sdmetrics {escape(_version('sdmetrics'))}</p>"
             "<nav><a href=\"#tables\">tables</a><a href=\"#columns\">columns</a><a href=\"#pairs\">column pairs</a>"
-            "<a href=\"#relationships\">relationships</a><a href=\"#plots\">plots</a><a href=\"#privacy\">privacy</a>"
+            "<a href=\"#relationships\">relationships</a><a href=\"#efficacy\">ML efficacy</a>"
+            "<a href=\"#plots\">plots</a><a href=\"#privacy\">privacy</a>"
             "<a href=\"#integrity\">integrity</a><a href=\"#notes\">notes</a></nav>")
 
 
@@ -121,6 +122,31 @@ def _relationships(report: Report) -> str:
             for r in report.quality.relationships]
     return "<h2 id=\"relationships\">Relationships</h2>" + _table(
         ["parent -> child", "foreign key", "cardinality", "intertable trends"], rows, raw={2, 3})
+
+
+def _efficacy(report: Report) -> str:
+    from dbsynth.report.efficacy import EXPLANATION
+
+    rows = [[f"{r.table}.{r.column}" + ("" if r.guessed else " (chosen)"), r.task, r.metric, _num(r.trtr),
+             _num(r.tstr), _ratio(r.ratio), _num(r.baseline),
+             "" if r.tstr_accuracy is None else f"{r.trtr_accuracy:.2f} / {r.tstr_accuracy:.2f} / "
+                                                f"{r.baseline_accuracy:.2f}",
+             f"{r.real_train_rows:,} / {r.synthetic_train_rows:,} / {r.test_rows:,}", ", ".join(r.features)]
+            for r in report.efficacy]
+    return ("<h2 id=\"efficacy\">Machine-learning efficacy</h2>"
+            f"<p>TSTR vs TRTR: {escape(EXPLANATION)}. A ratio near 1 means the synthetic rows train as good a "
+            "model; the baseline predicts the majority class or the mean. The synthetic rows were generated "
+            "from all real rows, test rows included, so a ratio well above 1 can mean copied rows.</p>"
+            + _table(["target", "task", "metric", "TRTR (real)", "TSTR (synthetic)", "ratio", "baseline",
+                      "accuracy real / synthetic / baseline", "rows real train / synthetic / real test",
+                      "features"], rows, raw={5}))
+
+
+def _ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "<span class=\"na\">n/a</span>"
+    grade = "good" if ratio >= 0.9 else "fair" if ratio >= 0.75 else "poor"
+    return f"<span class=\"{grade}\">{ratio:.2f}</span>"
 
 
 def _figures(report: Report) -> str:
