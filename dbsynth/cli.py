@@ -212,6 +212,9 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     max_rows: int = typer.Option(20_000, "--max-rows", min=100,
                                  help="Score at most this many rows a table (whole subtrees are sampled)."),
+    target_column: Optional[str] = typer.Option(None, "--target", metavar="TABLE.COLUMN",
+                                                help="Column for machine-learning efficacy (a model trained on "
+                                                     "synthetic rows, tested on real ones); guessed when absent."),
 ) -> None:
     """Quality (sdmetrics), integrity and privacy of a synthetic copy against its source."""
     from dbsynth.report import build_report, report_to_dict, write_html  # sdmetrics is slow to import
@@ -220,7 +223,8 @@ def report(
         err.print("error: give -o report.html, --json, or both")
         raise typer.Exit(ConfigError.exit_code)
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
-    result = _run(lambda: build_report(source, target, max_rows=max_rows, progress=progress))
+    result = _run(lambda: build_report(source, target, max_rows=max_rows, progress=progress,
+                                       efficacy_target=target_column))
     if output is not None:
         _run(lambda: write_html(result, output))
     if as_json:
@@ -231,6 +235,9 @@ def report(
         review = [c.table for c in result.privacy_checks if c.verdict != "ok"]
         privacy = "privacy ok" if not review else f"privacy: review {', '.join(review)}"
         typer.echo(f"quality {result.quality.overall:.2f} ({props}); {verdict}; {privacy}; report: {output}")
+        for e in result.efficacy:
+            typer.echo(f"ML efficacy {e.table}.{e.column} ({e.metric}): trained on synthetic {e.tstr:.2f}, "
+                       f"on real {e.trtr:.2f}, baseline {e.baseline:.2f}")
 
 
 def _print_models(models: dict[str, str]) -> None:
