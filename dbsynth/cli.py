@@ -212,6 +212,9 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
     max_rows: int = typer.Option(20_000, "--max-rows", min=100,
                                  help="Score at most this many rows a table (whole subtrees are sampled)."),
+    model_file: Optional[Path] = typer.Option(None, "--model-file", metavar="MODEL_PATH",
+                                              help="The model file the copy came from: adds its generators and "
+                                                   "differential-privacy budget to the report."),
     target_column: Optional[str] = typer.Option(None, "--target", metavar="TABLE.COLUMN",
                                                 help="Column for machine-learning efficacy (a model trained on "
                                                      "synthetic rows, tested on real ones); guessed when absent."),
@@ -224,7 +227,8 @@ def report(
         raise typer.Exit(ConfigError.exit_code)
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: build_report(source, target, max_rows=max_rows, progress=progress,
-                                       efficacy_target=target_column))
+                                       efficacy_target=target_column,
+                                       model_path=str(model_file) if model_file else None))
     if output is not None:
         _run(lambda: write_html(result, output))
     if as_json:

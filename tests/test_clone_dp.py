@@ -45,3 +45,19 @@ def test_suggest_fks_cli(tmp_path: Path, chinook_sqlite: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("[[foreign_keys]]") >= 9
     assert 'table = "invoice_line"' in run.stdout and 'referred_table = "invoice"' in run.stdout
+
+
+def test_report_shows_the_budget_from_the_model_file(chinook_sqlite: Path, tmp_path: Path) -> None:
+    from dbsynth.report import build_report, report_to_dict, write_html
+
+    model = tmp_path / "dp.dbsynth"
+    dbsynth.train(str(chinook_sqlite), model, seed=3, epsilon=2.0, model="bayesnet")
+    target = f"sqlite:///{tmp_path / 'g.db'}"
+    dbsynth.generate(model, target, seed=3)
+    report = build_report(str(chinook_sqlite), target, model_path=str(model))
+    data = report_to_dict(report)
+    assert data["model"]["privacy"][0].startswith("differential privacy: epsilon 2")
+    assert data["model"]["generators"]["track"] == "bayesnet"
+    html = tmp_path / "r.html"
+    write_html(report, html)
+    assert "Differential privacy" in html.read_text()

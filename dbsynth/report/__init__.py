@@ -53,10 +53,22 @@ class Report:
     figures: tuple[Figure, ...] = field(default=(), repr=False)
     privacy_checks: tuple[TablePrivacy, ...] = ()   # distances, rare values, attacks and a verdict per table
     efficacy: tuple[EfficacyResult, ...] = ()        # TSTR vs TRTR per target column
+    model: dict[str, Any] | None = None               # from --model-file: generators and DP budget
+
+
+def _model_info(path: str) -> dict[str, Any]:
+    """What the model file says about how the copy was made: generators and the DP budget spent."""
+    from dbsynth.api import model_choices
+    from dbsynth.modelfile import load_model
+
+    fitted, manifest = load_model(Path(path))
+    return {"path": str(path), "created": manifest.get("created"), "generators": model_choices(fitted),
+            "privacy": list(fitted.privacy_notes)}
 
 
 def build_report(source_url: str, target_url: str, *, max_rows: int = MAX_ROWS,
-                 progress: Progress | None = None, efficacy_target: str | None = None) -> Report:
+                 progress: Progress | None = None, efficacy_target: str | None = None,
+                 model_path: str | None = None) -> Report:
     """Compare `target_url` (a synthetic copy) with `source_url`; both are opened read-only.
 
     `efficacy_target` ("TABLE.COLUMN") is the column the machine-learning efficacy
@@ -98,6 +110,7 @@ def build_report(source_url: str, target_url: str, *, max_rows: int = MAX_ROWS,
         seconds=time.perf_counter() - started, max_rows=max_rows, quality=quality, integrity=integrity,
         privacy=tuple(privacy), notes=tuple(notes), figures=tuple(figures), privacy_checks=tuple(checks),
         efficacy=tuple(efficacy_results),
+        model=_model_info(model_path) if model_path else None,
     )
 
 
@@ -152,6 +165,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "privacy": [dataclasses.asdict(p) for p in report.privacy],
         "privacy_checks": privacy_to_dict(report.privacy_checks),
         "efficacy": efficacy_to_dict(report.efficacy),
+        "model": report.model,
         "notes": list(report.notes),
     }
 

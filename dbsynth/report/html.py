@@ -47,7 +47,7 @@ ul.notes li{margin:3px 0;font-size:14px}
 def render_html(report: Report) -> str:
     body = "\n".join([
         _header(report), _summary(report), _tables(report), _columns(report), _pairs(report),
-        _relationships(report), _efficacy(report), _figures(report), _privacy(report), _integrity(report), _notes(report),
+        _relationships(report), _model(report), _efficacy(report), _figures(report), _privacy(report), _integrity(report), _notes(report),
     ])
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -122,6 +122,18 @@ def _relationships(report: Report) -> str:
             for r in report.quality.relationships]
     return "<h2 id=\"relationships\">Relationships</h2>" + _table(
         ["parent -> child", "foreign key", "cardinality", "intertable trends"], rows, raw={2, 3})
+
+
+def _model(report: Report) -> str:
+    """The model file's account: which generator made each table, and the privacy budget spent."""
+    if not report.model:
+        return ""
+    rows = [[table, choice] for table, choice in report.model["generators"].items()]
+    budget = "".join(f"<li>{escape(line.strip())}</li>" for line in report.model["privacy"])
+    return ("<h2 id=\"model\">Model</h2>"
+            f"<p>From {escape(report.model['path'])}.</p>" + _table(["table", "generator"], rows)
+            + (f"<h3>Differential privacy</h3><ul>{budget}</ul>" if budget else
+               "<p>Trained without differential privacy.</p>"))
 
 
 def _efficacy(report: Report) -> str:
