@@ -69,6 +69,7 @@ class CloneResult:
     models: dict[str, str] = field(default_factory=dict)
     privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
     shares: dict[str, dict[str, float]] = field(default_factory=dict)   # --rebalance: class shares achieved
+    partitions: int = 1                                                  # how many partitions were generated
 
     @property
     def total_rows(self) -> int:
@@ -248,6 +249,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
                                  on_table=lambda name, n: p.advance(name, n))
     shares = {f"{r.table}.{r.column}": _shares_in(dst, r.table, r.column) for r in cfg.rebalance}
     return CloneResult(
+        partitions=count,
         shares=shares,
         rows=written.rows,
         source_rows={t.name: t.row_count for t in schema.tables},

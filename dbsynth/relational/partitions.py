@@ -22,7 +22,7 @@ import pandas as pd
 from dbsynth.graph import LoadOrder
 from dbsynth.relational.fit import FittedTable
 from dbsynth.relational.keys import generate_keys
-from dbsynth.relational.sample import SyntheticDatabase, sample_database, table_rng
+from dbsynth.relational.sample import MIN_ROOTS_PER_PARTITION, SyntheticDatabase, sample_database, table_rng
 from dbsynth.relational.unique import _perturb
 from dbsynth.schema.model import Schema
 
@@ -30,9 +30,20 @@ ROWS_PER_PARTITION = 250_000
 
 
 def partition_count(fitted: dict[str, FittedTable], scale: float, rows_per_partition: int) -> int:
-    """How many partitions: expected synthetic rows / rows_per_partition (1 for small databases)."""
+    """How many partitions: expected synthetic rows / rows_per_partition (1 for small databases).
+
+    Every modelled root must keep MIN_ROOTS_PER_PARTITION rows in each partition:
+    a root split thinner loses its children's distribution (8 employees over 5
+    partitions), and a root that is some table's secondary parent must exist in
+    every partition for that table to point at. So a tiny root caps the count.
+    """
     expected = sum(f.source_rows * scale for f in fitted.values() if f.plan.mode == "model")
-    return max(1, math.ceil(expected / max(rows_per_partition, 1)))
+    count = max(1, math.ceil(expected / max(rows_per_partition, 1)))
+    for f in fitted.values():
+        if f.plan.mode == "model" and f.plan.primary is None and f.source_rows:
+            roots = int(round(f.source_rows * (f.plan.scale if f.plan.scale is not None else scale)))
+            count = min(count, max(1, roots // MIN_ROOTS_PER_PARTITION))
+    return count
 
 
 def generate_partitions(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], *, scale: float,

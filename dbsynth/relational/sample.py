@@ -90,10 +90,7 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     evidence = None
     if plan.primary is None:
         total = int(round(fit.source_rows * (plan.scale if plan.scale is not None else scale)))
-        if total < MIN_ROOTS_PER_PARTITION * count:  # a tiny root (8 employees) stays whole, in partition 0
-            n = total if index == 0 else 0
-        else:
-            n = total * (index + 1) // count - total * index // count   # this partition's slice of the roots
+        n = total * (index + 1) // count - total * index // count   # this partition's slice of the roots
     else:
         fk = plan.primary.fk(schema)
         parent = synthetic[fk.referred_table]

@@ -22,25 +22,50 @@ def _integrity(url: str) -> tuple[dict[str, int], dict[str, int]]:
         engine.dispose()
 
 
-def test_partitions_are_disjoint_orphan_free_and_full_size(chinook_sqlite: Path, postgres_url: str) -> None:
-    result = dbsynth.clone(str(chinook_sqlite), postgres_url, seed=1, model="bayesnet", rows_per_partition=2500,
+def _suppliers_and_parts(url: str) -> None:
+    """TPC-H's shape: a junction table with a composite key and a secondary parent (the one that broke)."""
+    engine = sa.create_engine(parse_url(url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE supplier (s_id serial PRIMARY KEY, nation text NOT NULL, "
+                             "email varchar(60) NOT NULL UNIQUE)")
+        conn.exec_driver_sql("CREATE TABLE part (p_id serial PRIMARY KEY, kind text NOT NULL, size int NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE partsupp (p_id int NOT NULL REFERENCES part, s_id int NOT NULL "
+                             "REFERENCES supplier, cost numeric(8,2) NOT NULL, PRIMARY KEY (p_id, s_id))")
+        conn.exec_driver_sql("INSERT INTO supplier (nation, email) SELECT (ARRAY['FR','DE','US'])[1 + mod(i, 3)], "
+                             "'s' || i || '@corp.example' FROM generate_series(1, 400) i")
+        conn.exec_driver_sql("INSERT INTO part (kind, size) SELECT (ARRAY['bolt','nut','gear'])[1 + mod(i, 3)], "
+                             "1 + mod(i * 7, 50) FROM generate_series(1, 2000) i")
+        conn.exec_driver_sql("INSERT INTO partsupp SELECT p, 1 + mod(p * 13 + k * 101, 400), 1 + mod(p * k, 90) "
+                             "FROM generate_series(1, 2000) p, generate_series(1, 3) k")
+    engine.dispose()
+
+
+def test_partitions_are_disjoint_orphan_free_and_full_size(postgres_url: str, postgres_target: str) -> None:
+    _suppliers_and_parts(postgres_url)
+    result = dbsynth.clone(postgres_url, postgres_target, seed=1, model="bayesnet", rows_per_partition=2000,
                            scale=2)
-    orphans, duplicates = _integrity(postgres_url)
+    assert result.partitions > 1
+    orphans, duplicates = _integrity(postgres_target)
     assert set(orphans.values()) == {0} and set(duplicates.values()) == {0}
-    assert abs(result.rows["track"] - 2 * 3503) < 0.1 * 2 * 3503
-    assert abs(result.rows["invoice_line"] - 2 * 2240) < 0.15 * 2 * 2240
-    with sa.create_engine(parse_url(postgres_url)).connect() as conn:
-        # keys of the partitions follow each other: one range, no overlap
-        low, high, n = conn.exec_driver_sql("SELECT min(track_id), max(track_id), count(*) FROM track").one()
-        assert low == 1 and n == result.rows["track"] and high >= n
+    assert result.rows["supplier"] == 800 and result.rows["part"] == 4000
+    assert abs(result.rows["partsupp"] - 12000) < 0.1 * 12000
+    with sa.create_engine(parse_url(postgres_target)).connect() as conn:
+        low, high, n = conn.exec_driver_sql("SELECT min(p_id), max(p_id), count(*) FROM part").one()
+        assert (low, high, n) == (1, 4000, 4000)   # the partitions' key ranges follow each other
+        assert conn.exec_driver_sql("SELECT count(*) FROM partsupp WHERE s_id IS NULL").scalar_one() == 0
 
 
-def test_parallel_partitions_equal_serial_ones(chinook_sqlite: Path, tmp_path: Path) -> None:
-    urls = [f"sqlite:///{tmp_path / f'{jobs}.db'}" for jobs in (1, 2)]
-    for url, jobs in zip(urls, (1, 2)):
-        dbsynth.clone(str(chinook_sqlite), url, seed=4, model="bayesnet", rows_per_partition=3000, jobs=jobs)
-    for table in ("track", "invoice", "invoice_line", "playlist_track"):
-        assert rows_of(urls[0], table) == rows_of(urls[1], table), table
+def test_parallel_and_dask_partitions_equal_serial_ones(postgres_url: str, tmp_path: Path) -> None:
+    _suppliers_and_parts(postgres_url)
+    urls = [f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("serial", "jobs", "dask")]
+    options = [{}, {"jobs": 2}, {"dask": "local", "jobs": 2}]
+    results = [dbsynth.clone(postgres_url, url, seed=4, model="bayesnet", rows_per_partition=2000, **extra)
+               for url, extra in zip(urls, options)]
+    assert results[0].partitions > 1 and results[0].rows == results[1].rows == results[2].rows
+    for table in ("supplier", "part", "partsupp"):
+        assert rows_of(urls[0], table) == rows_of(urls[1], table) == rows_of(urls[2], table), table
+    orphans, duplicates = _integrity(urls[2])
+    assert set(orphans.values()) == {0} and set(duplicates.values()) == {0}
 
 
 def test_unique_values_stay_unique_across_partitions(postgres_url: str, postgres_target: str) -> None:
@@ -53,18 +78,13 @@ def test_unique_values_stay_unique_across_partitions(postgres_url: str, postgres
                              "FROM generate_series(1, 5000) i")
     engine.dispose()
     result = dbsynth.clone(postgres_url, postgres_target, seed=2, model="bayesnet", rows_per_partition=800)
-    assert result.rows["member"] == 5000
+    assert result.partitions > 1 and result.rows["member"] == 5000
     orphans, duplicates = _integrity(postgres_target)
     assert set(duplicates.values()) == {0}
 
 
-def test_dask_local_cluster_equals_local_run(chinook_sqlite: Path, tmp_path: Path) -> None:
-    local = f"sqlite:///{tmp_path / 'local.db'}"
-    on_dask = f"sqlite:///{tmp_path / 'dask.db'}"
-    a = dbsynth.clone(str(chinook_sqlite), local, seed=5, model="bayesnet", rows_per_partition=3000)
-    b = dbsynth.clone(str(chinook_sqlite), on_dask, seed=5, model="bayesnet", rows_per_partition=3000,
-                      dask="local", jobs=2)
-    assert a.rows == b.rows
-    orphans, duplicates = _integrity(on_dask)
-    assert set(orphans.values()) == {0} and set(duplicates.values()) == {0}
-    assert rows_of(local, "invoice_line") == rows_of(on_dask, "invoice_line")
+def test_a_tiny_root_keeps_the_database_in_one_partition(chinook_sqlite: Path, tmp_path: Path) -> None:
+    result = dbsynth.clone(str(chinook_sqlite), f"sqlite:///{tmp_path / 'c.db'}", seed=1, model="bayesnet",
+                           rows_per_partition=2000)
+    assert result.partitions == 1          # 8 employees cannot be split without losing their customers
+    assert result.rows["customer"] == 59
