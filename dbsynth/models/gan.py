@@ -58,7 +58,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 import numpy as np
 
 from dbsynth.models.base import check_evidence, register
-from dbsynth.models.neural import _cpu_threads, _torch
+from dbsynth.models.torch_support import column_offsets, pick_device
+from dbsynth.models.torch_support import cpu_threads as _cpu_threads
+from dbsynth.models.torch_support import torch_module as _torch
 
 if TYPE_CHECKING:
     import torch
@@ -131,7 +133,7 @@ class _Network:
 
 def _offsets(cards: Sequence[int]) -> Tensor:
     """Each column's first row in its embedding table, then the bias row."""
-    return _torch().as_tensor(np.concatenate([[0], np.cumsum(cards)]), dtype=_torch().long)
+    return column_offsets(cards)
 
 
 class _Sampler:
@@ -197,11 +199,7 @@ class GanGenerator:
         self.network: _Network | None = None
 
     def _device(self) -> torch.device:
-        torch = _torch()
-        wanted = self.settings["device"]
-        if wanted == "auto":
-            wanted = "cuda" if torch.cuda.is_available() else "cpu"
-        return torch.device(wanted)
+        return pick_device(self.settings["device"])
 
     def _build(self) -> _Network:
         k, s = self.n_conditions, self.settings

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import base64
 import time
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
 from dbsynth.models.base import check_evidence, register
+from dbsynth.models.torch_support import column_offsets, cpu_threads, pick_device, torch_module
 
 if TYPE_CHECKING:
     import torch
@@ -123,7 +123,7 @@ def _RowLoss(network: _Network, beta: float) -> Any:  # noqa: N802 - builds a mo
 
 def _offsets(cards: Sequence[int]) -> Tensor:
     """Each column's first row in its embedding table, then the bias row."""
-    return _torch().as_tensor(np.concatenate([[0], np.cumsum(cards)]), dtype=_torch().long)
+    return column_offsets(cards)
 
 
 def _embedded(table: torch.nn.Module, states: Tensor, offsets: Tensor) -> Tensor:
@@ -133,9 +133,7 @@ def _embedded(table: torch.nn.Module, states: Tensor, offsets: Tensor) -> Tensor
     return table(torch.cat([states, bias], dim=1) + offsets).sum(dim=1)
 
 
-def _torch() -> Any:
-    import torch as module  # deferred: see _Network
-    return module
+_torch = torch_module   # the shared lazy import
 
 
 @register
@@ -169,11 +167,7 @@ class NeuralGenerator:
         self.network: _Network | None = None
 
     def _device(self) -> torch.device:
-        torch = _torch()
-        wanted = self.settings["device"]
-        if wanted == "auto":
-            wanted = "cuda" if torch.cuda.is_available() else "cpu"
-        return torch.device(wanted)
+        return pick_device(self.settings["device"])
 
     def _build(self) -> _Network:
         k = self.n_conditions
@@ -323,21 +317,7 @@ class NeuralGenerator:
         return g
 
 
-@contextmanager
-def _cpu_threads(threads: int) -> Iterator[None]:
-    """Run with `threads` intra-op CPU threads (0: leave torch's choice), restored afterwards.
-
-    A model this small gains nothing from more threads and loses much when cores are
-    shared: on 2 busy cores a training step took 23 ms with 2 threads, 5 ms with 1.
-    """
-    torch = _torch()
-    previous = torch.get_num_threads()
-    if threads > 0:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+_cpu_threads = cpu_threads
 
 
 def _copy_weights(network: _Network) -> dict[str, Tensor]:
