@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -32,6 +32,39 @@ MODEL_HELP = ("Generator for every table: auto (auto-tuning picks per table on a
               "neural or independent. [default: auto]")
 CONFIG_HELP = ("TOML file with every option and per-table / per-column rules (copy, skip, where, fake, null, "
                "hash, ...); see docs/config.md. Flags given on the command line win.")
+
+# Options shared by clone / train / generate: declared once. None means "not given", so a --config
+# file can supply the value and a flag on the command line still wins.
+Seed = Annotated[Optional[int], typer.Option("--seed", help="Same seed, same output. [default: 0]")]
+Scale = Annotated[Optional[float], typer.Option("--scale", help="Multiply root-table rows; children follow. "
+                                                                "[default: 1]")]
+IfExists = Annotated[Optional[str], typer.Option(
+    "--if-exists", help="When the target already has the tables: refuse, replace (drop and recreate) or truncate "
+                        "(keep the target's schema, e.g. from your migrations, and replace its rows). "
+                        "[default: refuse]")]
+Model = Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)]
+ConfigFile = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP)]
+TuneBudget = Annotated[Optional[float], typer.Option(
+    "--tune-budget", metavar="SECONDS",
+    help="Auto-tuning's budget per table, in estimated seconds (deterministic: not the clock). [default: 10]")]
+Jobs = Annotated[Optional[int], typer.Option("--jobs", min=1, help="Processes sampling partitions in parallel. "
+                                                                   "[default: 1]")]
+Rebalance = Annotated[Optional[list[str]], typer.Option(
+    "--rebalance", metavar="TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
+    help="Generate TABLE with these class shares of COLUMN (children follow their parents); repeatable.")]
+Dask = Annotated[Optional[str], typer.Option(
+    "--dask", metavar="ADDRESS|local",
+    help="Sample partitions as Dask tasks on this scheduler (local: a LocalCluster of --jobs workers).")]
+Epsilon = Annotated[Optional[float], typer.Option(
+    "--epsilon", help="Differential privacy: total epsilon for everything learned (PrivBayes network, noisy "
+                      "child counts, DP-SGD).")]
+Delta = Annotated[Optional[float], typer.Option("--delta", help="Differential privacy: delta (with --epsilon). "
+                                                                "[default: 1e-6]")]
+MaxTrainRows = Annotated[Optional[int], typer.Option(
+    "--max-train-rows", min=100,
+    help=f"Fit on whole subtrees of a share of root rows so that no table exceeds about this many rows. "
+         f"[default: {MAX_TRAIN_ROWS:,}]")]
+
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -105,32 +138,18 @@ def inspect(
 def clone(
     source: str = typer.Argument(..., metavar="SOURCE_URL", help="Database to learn from (opened read-only)."),
     target: str = typer.Argument(..., metavar="TARGET_URL", help="Database to write (tables are created)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same output. [default: 0]"),
-    scale: Optional[float] = typer.Option(None, "--scale", help="Multiply root-table rows; children follow. [default: 1]"),
-    if_exists: Optional[str] = typer.Option(None, "--if-exists",
-                                            help="When the target already has the tables: refuse, replace (drop and "
-                                                 "recreate) or truncate (keep the target's schema, e.g. from "
-                                                 "your migrations, and replace its rows). [default: refuse]"),
-    model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
-    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
-    tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
-                                                help="Auto-tuning's budget per table, in estimated seconds "
-                                                     "(deterministic: not the clock). [default: 10]"),
-    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
-                                       "[default: 1]"),
-    rebalance: Optional[list[str]] = typer.Option(None, "--rebalance", metavar="TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
-                                                  help="Generate TABLE with these class shares of COLUMN (children "
-                                                       "follow their parents); repeatable."),
-    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS|local",
-                                       help="Sample partitions as Dask tasks on this scheduler (local: a "
-                                            "LocalCluster of --jobs workers)."),
-    epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Differential privacy: total epsilon for "
-                                            "everything learned (PrivBayes network, noisy child counts, DP-SGD)."),
-    delta: Optional[float] = typer.Option(None, "--delta", help="Differential privacy: delta (with --epsilon). "
-                                          "[default: 1e-6]"),
-    max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
-                                                 help="Fit on whole subtrees of a share of root rows so that no "
-                                                      f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
+    seed: Seed = None,
+    scale: Scale = None,
+    if_exists: IfExists = None,
+    model: Model = None,
+    config: ConfigFile = None,
+    tune_budget: TuneBudget = None,
+    jobs: Jobs = None,
+    rebalance: Rebalance = None,
+    dask: Dask = None,
+    epsilon: Epsilon = None,
+    delta: Delta = None,
+    max_train_rows: MaxTrainRows = None,
 ) -> None:
     """Clone SOURCE_URL into TARGET_URL as synthetic data."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
@@ -146,19 +165,13 @@ def train(
     source: str = typer.Argument(..., metavar="SOURCE_URL", help="Database to learn from (opened read-only)."),
     output: Path = typer.Option(..., "--output", "-o", metavar="MODEL_PATH",
                                 help="Model file to write (JSON in a zip; holds no source rows)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same model. [default: 0]"),
-    model: Optional[str] = typer.Option(None, "--model", help=MODEL_HELP),
-    config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
-    tune_budget: Optional[float] = typer.Option(None, "--tune-budget", metavar="SECONDS",
-                                                help="Auto-tuning's budget per table, in estimated seconds "
-                                                     "(deterministic: not the clock). [default: 10]"),
-    epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Differential privacy: total epsilon for "
-                                            "everything learned (PrivBayes network, noisy child counts, DP-SGD)."),
-    delta: Optional[float] = typer.Option(None, "--delta", help="Differential privacy: delta (with --epsilon). "
-                                          "[default: 1e-6]"),
-    max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", min=100,
-                                                 help="Fit on whole subtrees of a share of root rows so that no "
-                                                      f"table exceeds about this many rows. [default: {MAX_TRAIN_ROWS:,}]"),
+    seed: Seed = None,
+    model: Model = None,
+    config: ConfigFile = None,
+    tune_budget: TuneBudget = None,
+    epsilon: Epsilon = None,
+    delta: Delta = None,
+    max_train_rows: MaxTrainRows = None,
 ) -> None:
     """Fit generators on SOURCE_URL and save them, to generate many times without the source."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
@@ -179,21 +192,13 @@ def train(
 def generate(
     model_path: Path = typer.Argument(..., metavar="MODEL_PATH", help="A model file from `dbsynth train`."),
     target: str = typer.Argument(..., metavar="TARGET_URL", help="Database to write (tables are created)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same output. [default: 0]"),
-    scale: Optional[float] = typer.Option(None, "--scale", help="Multiply root-table rows; children follow. [default: 1]"),
-    if_exists: Optional[str] = typer.Option(None, "--if-exists",
-                                            help="When the target already has the tables: refuse, replace (drop and "
-                                                 "recreate) or truncate (keep the target's schema, e.g. from "
-                                                 "your migrations, and replace its rows). [default: refuse]"),
+    seed: Seed = None,
+    scale: Scale = None,
+    if_exists: IfExists = None,
     config: Optional[Path] = typer.Option(None, "--config", help="TOML config: seed, scale, if_exists are used."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes sampling partitions in parallel. "
-                                       "[default: 1]"),
-    rebalance: Optional[list[str]] = typer.Option(None, "--rebalance", metavar="TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
-                                                  help="Generate TABLE with these class shares of COLUMN (children "
-                                                       "follow their parents); repeatable."),
-    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS|local",
-                                       help="Sample partitions as Dask tasks on this scheduler (local: a "
-                                            "LocalCluster of --jobs workers)."),
+    jobs: Jobs = None,
+    rebalance: Rebalance = None,
+    dask: Dask = None,
 ) -> None:
     """Write a synthetic database from a model file; the source database is not needed."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
