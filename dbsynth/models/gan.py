@@ -50,7 +50,6 @@ refused with ConfigError.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
@@ -58,7 +57,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 import numpy as np
 
 from dbsynth.models.base import check_evidence, register
-from dbsynth.models.torch_support import column_offsets, pick_device
+from dbsynth.models.torch_support import column_offsets, pick_device, weights_from_json, weights_to_json
 from dbsynth.models.torch_support import cpu_threads as _cpu_threads
 from dbsynth.models.torch_support import torch_module as _torch
 
@@ -335,11 +334,7 @@ class GanGenerator:
 
     # -- persistence -------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        weights = {} if self.network is None else {
-            key: {"shape": list(t.shape), "float32": base64.b64encode(
-                t.detach().cpu().numpy().astype("<f4").tobytes()).decode("ascii")}
-            for key, t in self.network.modules.state_dict().items()
-        }
+        weights = {} if self.network is None else weights_to_json(self.network.modules)
         return {"name": self.name, "settings": self.settings, "cards": self.cards,
                 "n_conditions": self.n_conditions, "epochs_run": self.epochs_run, "weights": weights}
 
@@ -348,16 +343,8 @@ class GanGenerator:
         g = cls(**s["settings"])
         g.cards, g.n_conditions, g.epochs_run = list(s["cards"]), int(s["n_conditions"]), int(s["epochs_run"])
         if s["weights"]:
-            torch = _torch()
             network = g._build()
-            state = {}
-            for key, w in s["weights"].items():
-                t = torch.from_numpy(np.frombuffer(base64.b64decode(w["float32"]), dtype="<f4")
-                                     .reshape(w["shape"]).copy())
-                if key.endswith("num_batches_tracked"):   # BatchNorm's counter is an integer
-                    t = t.long()
-                state[key] = t
-            network.modules.load_state_dict(state)
+            weights_from_json(network.modules, s["weights"])
             network.modules.eval()
             g.network = network.to(g._device())
         return g

@@ -32,14 +32,15 @@ rows outside the accountant. Stopping early on the time budget only spends less.
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
 from dbsynth.models.base import check_evidence, register
-from dbsynth.models.torch_support import column_offsets, cpu_threads, pick_device, torch_module
+from dbsynth.models.torch_support import (
+    column_offsets, cpu_threads, pick_device, torch_module, weights_from_json, weights_to_json,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -290,11 +291,7 @@ class NeuralGenerator:
 
     # -- persistence -------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        weights = {} if self.network is None else {
-            key: {"shape": list(t.shape), "float32": base64.b64encode(
-                t.detach().cpu().numpy().astype("<f4").tobytes()).decode("ascii")}
-            for key, t in self.network.modules.state_dict().items()
-        }
+        weights = {} if self.network is None else weights_to_json(self.network.modules)
         return {"name": self.name, "settings": self.settings, "cards": self.cards,
                 "n_conditions": self.n_conditions, "epochs_run": self.epochs_run,
                 "noise_multiplier": self.noise_multiplier, "weights": weights}
@@ -305,13 +302,8 @@ class NeuralGenerator:
         g.cards, g.n_conditions, g.epochs_run = list(s["cards"]), int(s["n_conditions"]), int(s["epochs_run"])
         g.noise_multiplier = float(s.get("noise_multiplier", 0.0))
         if s["weights"]:
-            torch = _torch()
             network = g._build()
-            network.modules.load_state_dict({
-                key: torch.from_numpy(np.frombuffer(base64.b64decode(w["float32"]), dtype="<f4")
-                                      .reshape(w["shape"]).copy())
-                for key, w in s["weights"].items()
-            })
+            weights_from_json(network.modules, s["weights"])
             network.modules.eval()
             g.network = network.to(g._device())
         return g

@@ -6,6 +6,7 @@ network must not pay several seconds of torch import.
 
 from __future__ import annotations
 
+import base64
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
@@ -46,3 +47,21 @@ def column_offsets(cards: Sequence[int]) -> Any:
     """Each column's first row in an embedding table over all (column, state) pairs, then a bias row."""
     torch = torch_module()
     return torch.as_tensor(np.concatenate([[0], np.cumsum(cards)]), dtype=torch.long)
+
+
+def weights_to_json(modules: Any) -> dict[str, Any]:
+    """A module's weights as JSON: shape and base64 of little-endian float32 (never pickle)."""
+    return {key: {"shape": list(t.shape),
+                  "float32": base64.b64encode(t.detach().cpu().numpy().astype("<f4").tobytes()).decode("ascii")}
+            for key, t in modules.state_dict().items()}
+
+
+def weights_from_json(modules: Any, weights: dict[str, Any]) -> None:
+    """Load `weights_to_json` output into `modules` (integer counters such as BatchNorm's stay integers)."""
+    torch = torch_module()
+    state = {}
+    for key, w in weights.items():
+        tensor = torch.from_numpy(np.frombuffer(base64.b64decode(w["float32"]), dtype="<f4")
+                                  .reshape(w["shape"]).copy())
+        state[key] = tensor.long() if key.endswith("num_batches_tracked") else tensor
+    modules.load_state_dict(state)
