@@ -48,12 +48,16 @@ class FreeTextCodec:
         return states.astype(np.int64)
 
     def decode(self, states: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        """All words of a state's rows drawn in one call, then cut into rows (no RNG call per row)."""
         out = np.full(states.shape[0], None, dtype=object)
         for s, choices in enumerate(self.word_counts):
             rows = np.flatnonzero(states == s)
-            for row, k in zip(rows, choices[rng.integers(0, choices.size, rows.size)]):
-                text = " ".join(_WORDS[rng.integers(0, _WORDS.size, max(int(k), 1))]).capitalize()
-                out[row] = text[: self.max_length] if self.max_length else text
+            if not rows.size:
+                continue
+            counts = np.maximum(choices[rng.integers(0, choices.size, rows.size)], 1)
+            words = _WORDS[rng.integers(0, _WORDS.size, int(counts.sum()))]
+            texts = [" ".join(chunk).capitalize() for chunk in np.split(words, np.cumsum(counts)[:-1])]
+            out[rows] = [t[: self.max_length] for t in texts] if self.max_length else texts
         return pd.Series(out, dtype=object)
 
     def to_state(self) -> dict[str, Any]:
