@@ -24,6 +24,7 @@ from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.relational import derived as derived_rules
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
+from dbsynth.relational.within_bin import fit_within_bin
 from dbsynth.schema.model import Schema, Table
 from dbsynth.privacy import TableBudget, TableCost, budget_to_json, describe, split_budget
 from dbsynth.tuning import choose_generator
@@ -69,6 +70,7 @@ class FittedTable:
     copied_counts: dict[FkRef, np.ndarray] = field(default_factory=dict)  # their real child counts
     tuning: dict[str, Any] | None = None    # auto-tuning's choice: name, settings, holdout score, trials
     derived: dict[str, Any] = field(default_factory=dict)  # JSON rules: copies, offsets, running, aggregates
+    within_bin: dict[str, Any] | None = None  # correlation of numbers' places inside their bins (within_bin.py)
 
     @property
     def state_columns(self) -> list[str]:
@@ -138,6 +140,9 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
             values[null_flag_column(ref)] = isnull
             result.codecs[null_flag_column(ref)] = CategoricalCodec.fit(isnull, min_count=1)
     states = {name: codec.encode(values[name]) for name, codec in result.codecs.items()}
+    if plan.mode == "model" and privacy is None:   # under DP this correlation would be an unnoised release
+        result.within_bin = fit_within_bin({c: result.codecs[c] for c in plan.modelled if c in result.codecs},
+                                           values)
     if plan.mode == "model":
         for ref in plan.secondary:
             for name, parent_states in _via_states(schema, ref, frame, frames, fitted, source_states,

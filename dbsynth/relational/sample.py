@@ -23,6 +23,7 @@ from dbsynth.relational.deferred import fill_cross_reference, fill_self_referenc
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column, via_columns
 from dbsynth.relational.keys import generate_keys, matched_parents, running_index
 from dbsynth.relational.unique import enforce_unique
+from dbsynth.relational.within_bin import draw_positions
 from dbsynth.config import Rebalance
 from dbsynth.relational.rebalance import rebalance_rows, target_shares
 from dbsynth.schema.model import Schema, Table
@@ -118,8 +119,12 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
         states = {c: np.zeros(n, dtype=np.int64) for c in fit.codecs}
 
     columns: dict[str, pd.Series] = {}
+    places = draw_positions(fit.within_bin, n, np.random.default_rng(rng.integers(2**63))) if fit.within_bin else {}
     for col in plan.modelled:
-        columns[col] = fit.codecs[col].decode(states[col], rng).reset_index(drop=True)
+        if col in places:
+            columns[col] = fit.codecs[col].decode(states[col], rng, u=places[col]).reset_index(drop=True)
+        else:
+            columns[col] = fit.codecs[col].decode(states[col], rng).reset_index(drop=True)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
     counts = {ref: _rescaled_counts(fit.codecs[count_column(ref)].decode(states[count_column(ref)], rng)
                                     .fillna(0).to_numpy(dtype=np.int64),
