@@ -149,6 +149,23 @@ def test_refresh_killed_half_way_leaves_the_old_target_whole(engine: str, chinoo
     assert orphans(url) == 0
 
 
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_refresh_refuses_to_pull_a_table_from_under_an_application_foreign_key(
+        engine: str, chinook_model: Path, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue({"postgresql": "postgres_url", "mysql": "mysql_url"}[engine])
+    dbsynth.refresh(chinook_model, url, seed=1)
+    target = sa.create_engine(parse_url(url), poolclass=sa.pool.NullPool)
+    with target.begin() as conn:  # the application's own table, pointing at a refreshed one
+        conn.exec_driver_sql("CREATE TABLE app_note (id INTEGER PRIMARY KEY, genre_id INTEGER "
+                             "REFERENCES genre (genre_id))")
+    target.dispose()
+    checksum = database_checksum(url)
+    with pytest.raises(dbsynth.DbsynthError, match="the target was left unchanged"):
+        dbsynth.refresh(chinook_model, url, seed=2)
+    assert database_checksum(url) == checksum and orphans(url) == 0
+    assert not _leftover(url)  # a failed run removes its own shadow
+
+
 # --- retraining only on drift -----------------------------------------------------------------
 
 def test_unchanged_source_reuses_the_model_and_drift_retrains(chinook_sqlite: Path, postgres_url: str,

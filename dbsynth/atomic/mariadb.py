@@ -22,6 +22,7 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
+from dbsynth.errors import DbsynthError
 from dbsynth.io.engines import check_connection
 from dbsynth.schema.model import View
 
@@ -75,6 +76,7 @@ class MariaDBShadow:
         managed = set(tables)
         with self.admin.connect() as conn:
             present = set(_base_tables(conn, self.database))
+            _refuse_outside_references(conn, self.database, managed & present)
             new = _base_tables(conn, self.name)
             conn.exec_driver_sql(f"CREATE DATABASE {old}")
             moves = [f"{db}.{q(t)} TO {old}.{q(t)}" for t in sorted(present & (managed | set(new)))]
@@ -120,6 +122,18 @@ class MariaDBShadow:
 
     def _q(self, name: str) -> str:
         return self.admin.dialect.identifier_preparer.quote_identifier(name)
+
+
+def _refuse_outside_references(conn: sa.Connection, database: str, managed: set[str]) -> None:
+    """A foreign key from a table we do not manage would follow its parent out of the target: stop first."""
+    rows = conn.execute(sa.text(
+        "SELECT constraint_schema, table_name, referenced_table_name FROM information_schema.referential_constraints "
+        "WHERE unique_constraint_schema = :d"), {"d": database}).all()
+    outside = sorted({f"{schema}.{table} -> {parent}" for schema, table, parent in rows
+                      if parent in managed and (schema != database or table not in managed)})
+    if outside:
+        raise DbsynthError(f"foreign key {outside[0]} comes from a table dbsynth does not refresh; the target "
+                           f"was left unchanged: drop that foreign key or refresh a database of its own")
 
 
 def _base_tables(conn: sa.Connection, database: str) -> list[str]:

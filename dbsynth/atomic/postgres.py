@@ -22,6 +22,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
+from dbsynth.errors import DbsynthError
 from dbsynth.io.ddl import drop_tables
 from dbsynth.io.engines import check_connection
 from dbsynth.schema.model import View
@@ -69,10 +70,21 @@ class PostgresShadow:
         """
         if self.engine is not None:
             self.engine.dispose()
+        try:
+            self._swap(tables, views | {v.name for v in new_views})
+        except DbsynthError as exc:
+            raise DbsynthError(f"{exc}; the target was left unchanged") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise DbsynthError(f"cannot swap the refreshed tables into schema {self.home}: {first}; "
+                               f"the target was left unchanged") from exc
+        return []
+
+    def _swap(self, tables: set[str], views: set[str]) -> None:
         home, shadow = self._quote(self.home), self._quote(self.name)
         with self.admin.begin() as conn:
             for name, kind in _relations(conn, self.home, ("v", "m")):
-                if name in views | {v.name for v in new_views}:
+                if name in views:
                     conn.exec_driver_sql(f"DROP {_KIND[kind]} IF EXISTS {home}.{self._q(name)} CASCADE")
             drop_tables(conn, [f"{self.home}.{t}" for t in tables])
             for name, kind in _relations(conn, self.name, ("r", "p", "v", "m")):
@@ -85,7 +97,6 @@ class PostgresShadow:
             for name, _ in _relations(conn, self.name, ("S",)):  # sequences no table owns
                 conn.exec_driver_sql(f"ALTER SEQUENCE {shadow}.{self._q(name)} SET SCHEMA {home}")
             conn.exec_driver_sql(f"DROP SCHEMA {shadow} CASCADE")
-        return []
 
     def discard(self) -> None:
         """Drop the shadow after a failure (the swap already emptied and dropped it on success)."""
