@@ -9,6 +9,8 @@ Those move when rows are added, deleted or rewritten in bulk, which is what
 makes a trained model stale; small moves below a relative threshold do not
 retrain, so a busy source does not retrain on every run.
 
+A new fingerprint is always compared with the one taken when the model was
+trained (not with the last run's), so slow drift adds up until it retrains.
 The fingerprint is stored in the model file's manifest (``info.fingerprint``)
 next to the training options, so a changed ``--seed``, ``--model`` or config
 rule retrains too.
