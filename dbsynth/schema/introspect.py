@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import SchemaError, UnsupportedType
@@ -33,7 +36,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         # SQLAlchemy warns (not raises) on types it does not know; we report them ourselves.
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
         inspector = sa.inspect(engine)
-        reader = _Reader(inspector, engine.dialect, strict_types)
+        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine))
         for namespace in _namespaces(inspector, engine.dialect.name, schemas):
             reader.read(namespace)
     tables = sorted(reader.tables, key=lambda t: t.name)
@@ -68,8 +71,9 @@ def _namespaces(inspector: sa.Inspector, dialect: str, wanted: Sequence[str] | N
 class _Reader:
     """Reads namespace after namespace, collecting tables, views and what it could not keep."""
 
-    def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool) -> None:
-        self.inspector, self.dialect, self.strict = inspector, dialect, strict
+    def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool,
+                 domains: dict[tuple[str, str], _Domain]) -> None:
+        self.inspector, self.dialect, self.strict, self.domains = inspector, dialect, strict, domains
         self.default = inspector.default_schema_name
         self.tables: list[Table] = []
         self.views: list[View] = []
@@ -92,8 +96,17 @@ class _Reader:
         kw = {"schema": namespace}
         pk = inspector.get_pk_constraint(local, **kw) or {}
         pk_cols = tuple(pk.get("constrained_columns") or ())
-        columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict)
-                        for c in inspector.get_columns(local, **kw))
+        reflected = inspector.get_columns(local, **kw)
+        columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict) for c in reflected)
+        domain_checks: list[CheckConstraint] = []
+        for i, c in enumerate(reflected):
+            domain = self.domains.get((getattr(c["type"], "schema", None) or self.default or "",
+                                       getattr(c["type"], "name", "") or "")) \
+                if isinstance(c["type"], postgresql.DOMAIN) else None
+            if domain is not None:
+                columns = columns[:i] + (_with_domain(columns[i], domain),) + columns[i + 1:]
+                domain_checks += [CheckConstraint(_value_as(check, c["name"], self.dialect), f"{local}_{c['name']}_{cname}")
+                                  for cname, check in domain.checks]
         fks = tuple(
             ForeignKey(
                 columns=tuple(fk["constrained_columns"]),
@@ -115,7 +128,7 @@ class _Reader:
         checks = tuple(
             CheckConstraint(c["sqltext"], c.get("name"))
             for c in _safe(inspector.get_check_constraints, local, namespace)
-        )
+        ) + tuple(domain_checks)  # a domain's CHECKs bind the column: values must satisfy them too
         unique_sets = {u.columns for u in uniques}
         indexes = []
         for i in _safe(inspector.get_indexes, local, namespace):
@@ -136,6 +149,75 @@ class _Reader:
             foreign_keys=fks, unique_constraints=uniques, check_constraints=checks, indexes=tuple(indexes),
             comment=comment, schema=namespace,
         )
+
+
+@dataclass(frozen=True)
+class _Domain:
+    base: str                              # format_type of the base type, modifiers kept: numeric(5,2)
+    checks: tuple[tuple[str, str], ...]    # (constraint name, expression over VALUE)
+
+
+def _domains(engine: Engine) -> dict[tuple[str, str], _Domain]:
+    """PostgreSQL domains by (schema, name), with the base type's modifiers SQLAlchemy's reflection drops."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    query = sa.text(
+        "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), "
+        "  coalesce(array_agg(c.conname ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}'), "
+        "  coalesce(array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}') "
+        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "LEFT JOIN pg_constraint c ON c.contypid = t.oid AND c.contype = 'c' "
+        "WHERE t.typtype = 'd' GROUP BY n.nspname, t.typname, t.typbasetype, t.typtypmod")
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out = {}
+    for schema, name, base, names, defs in rows:
+        checks = tuple((cname, _check_body(text)) for cname, text in zip(names, defs))
+        out[(schema, name)] = _Domain(base, checks)
+    return out
+
+
+def _check_body(definition: str) -> str:
+    """'CHECK ((VALUE > 0))' -> 'VALUE > 0'."""
+    text = re.sub(r"^\s*CHECK\s*", "", definition, flags=re.I).strip()
+    text = re.sub(r"\s+NOT VALID\s*$", "", text)
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _value_as(check: str, column: str, dialect: sa.engine.Dialect) -> str:
+    """A domain CHECK over VALUE as a CHECK over the column (outside string literals)."""
+    quoted = dialect.identifier_preparer.quote(column)
+    parts = re.split(r"('(?:[^']|'')*')", check)
+    return "".join(p if p.startswith("'") else re.sub(r"\bVALUE\b", quoted, p) for p in parts)
+
+
+_MODIFIED = re.compile(r"^(character varying|character|numeric|bit varying|bit)\((\d+)(?:,(\d+))?\)$")
+
+
+def _with_domain(column: Column, domain: _Domain) -> Column:
+    """The column with its domain's base-type bounds (varchar(8), numeric(5,2)) put back."""
+    match = _MODIFIED.match(domain.base)
+    if not match:
+        return column
+    kind, first, second = match.group(1), int(match.group(2)), match.group(3)
+    t = column.type
+    if kind == "numeric" and t.kind == "decimal":
+        t = replace(t, precision=first, scale=int(second or 0), source_name=f"NUMERIC({first}, {int(second or 0)})")
+    elif kind.startswith("character") and t.kind == "text":
+        spelling = "VARCHAR" if kind == "character varying" else "CHAR"
+        t = replace(t, length=first, source_name=f"{spelling}({first})")
+    return replace(column, type=t)
 
 
 def _views(inspector: sa.Inspector, namespace: str | None) -> list[View]:
@@ -159,8 +241,6 @@ def _views(inspector: sa.Inspector, namespace: str | None) -> list[View]:
 
 def _select_of(definition: str) -> str:
     """The SELECT of a view: SQLite and MySQL return the whole CREATE VIEW statement."""
-    import re
-
     match = re.match(r"\s*CREATE\s+.*?\bVIEW\b.*?\bAS\b\s*(.*)$", definition, flags=re.I | re.S)
     text = match.group(1) if match else definition
     return text.strip().rstrip(";").strip()
@@ -200,8 +280,6 @@ def _safe(method, name: str, namespace: str | None = None):  # type: ignore[no-u
 
 
 def _with_row_counts(engine: Engine, tables: list[Table]) -> list[Table]:
-    from dataclasses import replace
-
     out = []
     with engine.connect() as conn:
         for t in tables:
