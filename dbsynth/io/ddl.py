@@ -103,7 +103,7 @@ class _Builder:
         key = f"{schema}.{local}" if schema else local
         if key in self.md.tables:
             raise SchemaError(f"tables {table.name} and {self.md.tables[key].info['dbsynth_name']} would both be "
-                              f"written as {key} on {self.dialect}; rename one or pass --schemas to leave one out")
+                              f"written as {key} on {self.dialect}; rename one of them in the source")
         keyed = set(table.pk_columns) | set(table.fk_columns)
         keyed |= {c for u in table.unique_constraints for c in u.columns}
         keyed |= {c for i in table.indexes for c in i.columns}

@@ -55,7 +55,7 @@ def _namespaces(inspector: sa.Inspector, dialect: str, wanted: Sequence[str] | N
     default = inspector.default_schema_name
     if dialect != "postgresql":
         if wanted and any(w != default for w in wanted):
-            raise SchemaError(f"--schemas works on PostgreSQL sources only; this {dialect} source has one "
+            raise SchemaError(f"choosing schemas works on PostgreSQL sources only; this {dialect} source has one "
                               f"namespace ({default})")
         return [None]
     present = [s for s in inspector.get_schema_names()
@@ -295,5 +295,5 @@ def _check_fk_targets(tables: list[Table]) -> None:
             if fk.referred_table not in names:
                 raise SchemaError(
                     f"table {t.name} has a foreign key to {fk.referred_table}, which is not among the schemas "
-                    f"read; add its schema to --schemas"
+                    f"read; include its schema"
                 )
