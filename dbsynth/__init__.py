@@ -3,10 +3,11 @@
 The public API is small and pinned by a test; see ``__all__``.
 """
 
-from dbsynth.api import CloneResult, Inspection, TrainResult, clone, generate, inspect, train
+from dbsynth.api import CloneResult, Inspection, TrainResult, clone, generate, inspect, refresh, train
 from dbsynth.errors import (
-    ConfigError, ConnectionFailed, DbsynthError, SchemaError, TargetNotEmpty, UnsupportedType,
+    ConfigError, ConnectionFailed, DbsynthError, RefreshBusy, SchemaError, TargetNotEmpty, UnsupportedType,
 )
+from dbsynth.refreshing import RefreshResult
 
 __version__ = "0.1.0"
 
@@ -16,6 +17,8 @@ __all__ = [
     "ConnectionFailed",
     "DbsynthError",
     "Inspection",
+    "RefreshBusy",
+    "RefreshResult",
     "SchemaError",
     "TargetNotEmpty",
     "TrainResult",
@@ -24,5 +27,6 @@ __all__ = [
     "clone",
     "generate",
     "inspect",
+    "refresh",
     "train",
 ]

@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -31,6 +31,9 @@ from dbsynth.relational.sample import table_rng
 from dbsynth.relational.subset import subtree_subset, sample_roots
 from dbsynth.schema.introspect import introspect
 from dbsynth.schema.model import Schema, Table
+
+if TYPE_CHECKING:
+    from dbsynth.refreshing import RefreshResult
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +191,17 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
         src.dispose()
     result.warnings[:0] = warnings
     return result
+
+
+def refresh(model_or_source: str | Path, target: str, **options: Any) -> "RefreshResult":
+    """Regenerate `target` atomically from a model file or a source URL (retraining only on drift).
+
+    Options are those of `clone` plus model_file, drift_threshold and retrain;
+    see dbsynth.refreshing.refresh. Imported lazily: refreshing builds on this module.
+    """
+    from dbsynth.refreshing import refresh as refresh_target
+
+    return refresh_target(model_or_source, target, **options)
 
 
 def _with_rebalance(cfg: Config, specs: Sequence[str]) -> Config:

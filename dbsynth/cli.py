@@ -23,6 +23,7 @@ from dbsynth.api import clone as clone_database
 from dbsynth.api import compare as compare_schemas
 from dbsynth.api import generate as generate_database
 from dbsynth.api import inspect as inspect_database
+from dbsynth.api import refresh as refresh_target
 from dbsynth.api import train as train_model
 from dbsynth.cli_render import RichProgress, render_inspection, render_table
 from dbsynth.errors import ConfigError, DbsynthError
@@ -206,6 +207,54 @@ def generate(
                                             if_exists=if_exists, jobs=jobs, dask=dask,
                                             rebalance=rebalance or (), progress=progress))
     _summarise(result, "generated")
+
+
+@app.command()
+def refresh(
+    model_or_source: str = typer.Argument(..., metavar="MODEL_OR_SOURCE",
+                                          help="A model file from `dbsynth train`, or a source database URL "
+                                               "(opened read-only; retrained from only when it drifted)."),
+    target: str = typer.Argument(..., metavar="TARGET_URL",
+                                 help="Database to regenerate; readers see the old data or the new, never a mix."),
+    model_file: Optional[Path] = typer.Option(
+        None, "--model-file", metavar="MODEL_PATH",
+        help="With a source: where the trained model and the source's fingerprint are cached. "
+             "[default: one per source and target under ~/.cache/dbsynth]"),
+    drift_threshold: Optional[float] = typer.Option(
+        None, "--drift-threshold", metavar="SHARE",
+        help="With a source: retrain when a table's rows or a column's NULL share, mean or distinct count moved "
+             "more than this share (or the schema or training options changed). [default: 0.05]"),
+    retrain: bool = typer.Option(False, "--retrain", help="With a source: retrain even if it did not drift."),
+    seed: Seed = None,
+    scale: Scale = None,
+    model: Model = None,
+    config: ConfigFile = None,
+    tune_budget: TuneBudget = None,
+    jobs: Jobs = None,
+    rebalance: Rebalance = None,
+    dask: Dask = None,
+    epsilon: Epsilon = None,
+    delta: Delta = None,
+    max_train_rows: MaxTrainRows = None,
+    quiet: bool = typer.Option(False, "--quiet", "-q",
+                               help="Print nothing unless it fails (for cron). Exit codes: 0 refreshed, 1 failed "
+                                    "(the target is unchanged), 2 bad options, 75 another refresh of the target "
+                                    "is running."),
+) -> None:
+    """Regenerate TARGET_URL atomically from a model, or from a source (retraining only when it drifted)."""
+    quiet = quiet or _state["quiet"]
+    progress = RichProgress(err, enabled=not quiet and err.is_terminal)
+    result = _run(lambda: refresh_target(model_or_source, target, model_file=model_file,
+                                         drift_threshold=drift_threshold, retrain=retrain, config=config, seed=seed,
+                                         scale=scale, model=model, max_train_rows=max_train_rows,
+                                         tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
+                                         dask=dask, rebalance=rebalance or (), progress=progress))
+    if quiet:
+        return
+    typer.echo(result.decision)
+    if result.retrained:
+        _print_models(result.models)
+    _summarise(result, "refreshed")
 
 
 @app.command()

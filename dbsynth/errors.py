@@ -10,6 +10,7 @@ The CLI prints that line and exits non-zero; tracebacks appear only with
     ├── SchemaError           the source schema cannot be cloned as it is
     │   └── UnsupportedType   a column type we cannot generate
     ├── TargetNotEmpty        the target already holds tables we would create
+    ├── RefreshBusy           another refresh of the same target is running (exit 75, cron: try later)
     └── ConfigError           bad options or configuration
 """
 
@@ -58,6 +59,12 @@ class TargetNotEmpty(DbsynthError):
             f"use --if-exists replace to drop and recreate them, or choose an empty target"
         )
         self.tables = tables
+
+
+class RefreshBusy(DbsynthError):
+    """Another `dbsynth refresh` holds the target's lock; exit code 75 (EX_TEMPFAIL) tells cron to try later."""
+
+    exit_code = 75
 
 
 class ConfigError(DbsynthError):

@@ -3,9 +3,10 @@
 The model is portable; the target may be another dialect. We build plain
 SQLAlchemy ``Table`` objects and let SQLAlchemy render the DDL, because it
 already knows each dialect's spelling (SERIAL vs AUTO_INCREMENT, ALTER TABLE
-for FK cycles). What cannot be carried across dialects (CHECK expressions,
-server defaults, generated columns) is kept only when source and target are the
-same dialect; everything left out is reported as a one-line warning.
+for FK cycles). Server defaults and generated columns are kept only when source
+and target are the same dialect; CHECKs are kept as written there, and on
+another engine rewritten from their parsed form (`schema.checks`) when dbsynth
+can read them. Everything left out is reported as a one-line warning.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
+from dbsynth.io.naming import located, located_table, namespace_notes
 from dbsynth.io.typemap import MYSQL, key_safe, sa_type
-from dbsynth.schema.model import Column, Schema, Table
+from dbsynth.schema.checks import parse_check, render_check
+from dbsynth.schema.model import CheckConstraint, Column, Schema, Table
 
 _MAX_NAME = {"postgresql": 63, "mysql": 64}
+_DIALECTS = {"postgresql": postgresql.dialect, "mysql": mysql.dialect, "sqlite": sqlite.dialect}
+# Kinds stored alike on every engine, so a CHECK over them means the same there (not booleans, intervals,
+# UUIDs, network addresses or arrays, whose cross-engine forms compare differently).
+_PORTABLE_CHECK_KINDS = {"integer", "decimal", "float", "text", "enum", "date", "datetime", "time"}
 _FK_ACTIONS = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"}
 
 
@@ -40,26 +47,15 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
         build.foreign_keys(table)
     for table in schema.tables:
         build.indexes(table)
-    return md, build.warnings
+    return md, namespace_notes(schema, dialect) + build.warnings
 
 
 def table_for(metadata: sa.MetaData, name: str) -> sa.Table:
-    """The target table built for the model's table `name` (whatever schema it landed in)."""
+    """The target table built for the model's table `name` (whatever schema and name it landed as)."""
     for t in metadata.tables.values():
-        if t.name == name:
+        if t.info.get("dbsynth_name", t.name) == name:
             return t
     raise KeyError(name)
-
-
-def target_schema_name(source_schema: str | None, dialect: str, same_dialect: bool) -> str | None:
-    """Where a table lands: a named PostgreSQL schema survives a PostgreSQL-to-PostgreSQL clone.
-
-    Everything else goes to the target's default schema. A MySQL "schema" is a
-    database, and writing to the source's database name could hit the source itself.
-    """
-    if dialect == "postgresql" and same_dialect and source_schema not in (None, "", "public"):
-        return source_schema
-    return None
 
 
 class _Builder:
@@ -103,11 +99,11 @@ class _Builder:
 
     # -- tables -----------------------------------------------------------
     def table(self, table: Table) -> None:
-        schema = target_schema_name(table.schema, self.dialect, self.same)
-        key = f"{schema}.{table.name}" if schema else table.name
+        schema, local = located_table(table, self.dialect)
+        key = f"{schema}.{local}" if schema else local
         if key in self.md.tables:
-            raise SchemaError(f"tables {table.name} of two source schemas would both be written as {key}; "
-                              f"clone one schema at a time")
+            raise SchemaError(f"tables {table.name} and {self.md.tables[key].info['dbsynth_name']} would both be "
+                              f"written as {key} on {self.dialect}; rename one of them in the source")
         keyed = set(table.pk_columns) | set(table.fk_columns)
         keyed |= {c for u in table.unique_constraints for c in u.columns}
         keyed |= {c for i in table.indexes for c in i.columns}
@@ -118,8 +114,9 @@ class _Builder:
             kwargs = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
             if not self.same:  # byte-wise comparison, like PostgreSQL and SQLite: 'a' and 'A' are different keys
                 kwargs["mysql_collate"] = "utf8mb4_bin"
-        t = sa.Table(table.name, self.md, *columns, schema=schema, comment=table.comment, **kwargs)
-        self.used.setdefault(self._scope("index", t), set()).add(table.name.lower())
+        t = sa.Table(local, self.md, *columns, schema=schema, comment=table.comment,
+                     info={"dbsynth_name": table.name}, **kwargs)
+        self.used.setdefault(self._scope("index", t), set()).add(local.lower())
         self.tables[table.name] = t
         if table.primary_key:
             name = table.primary_key.name if self.same and self.dialect != "mysql" else None
@@ -128,11 +125,26 @@ class _Builder:
         for u in table.unique_constraints:
             t.append_constraint(sa.UniqueConstraint(*u.columns, name=self.claim(u.name, "unique", t)))
         for c in table.check_constraints:
-            if self.same:
-                t.append_constraint(sa.CheckConstraint(c.sqltext, name=self.claim(c.name, "check", t)))
-            else:
-                self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} was left "
-                                     f"out: its SQL is written for the source dialect and may not run here")
+            self.check(table, t, c)
+
+    def check(self, table: Table, t: sa.Table, c: CheckConstraint) -> None:
+        """Same engine: the CHECK as written. Another engine: rewritten from its parsed form, if we read it."""
+        parsed = parse_check(c.sqltext, table.column_names)
+        if parsed is None:
+            self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} is in a form "
+                                 f"dbsynth cannot read, so generated rows are not made to satisfy it"
+                                 + ("" if self.same else "; it was left out of the target"))
+        if self.same:
+            t.append_constraint(sa.CheckConstraint(c.sqltext, name=self.claim(c.name, "check", t)))
+            return
+        portable = parsed is not None and all(table.column(col).type.kind in _PORTABLE_CHECK_KINDS
+                                              for col in parsed.columns)
+        text = render_check(parsed, t, _DIALECTS[self.dialect]()) if portable and parsed is not None else None
+        if text is not None:
+            t.append_constraint(sa.CheckConstraint(text, name=self.claim(c.name, "check", t)))
+        elif parsed is not None:
+            self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} was left out: "
+                                 f"it cannot be written for {self.dialect}")
 
     def column(self, table: Table, col: Column, schema: str | None, keyed: bool) -> sa.Column:
         where = f"column {table.name}.{col.name}"
@@ -228,9 +240,17 @@ class _Builder:
             if (idx.unique and tuple(idx.columns) in keys) or (idx.columns, idx.unique) in seen:
                 continue  # the constraint already has this index
             seen.add((idx.columns, idx.unique))
-            fallback = f"ix_{table.name}_{'_'.join(idx.columns)}"
+            fallback = f"ix_{t.name}_{'_'.join(idx.columns)}"
             name = self.claim(idx.name, "index", t, fallback=fallback)
-            sa.Index(name, *[t.c[c] for c in idx.columns], unique=idx.unique)
+            unique, options = idx.unique, {}
+            if idx.where is not None and self.same and self.dialect in ("postgresql", "sqlite"):
+                options = {f"{self.dialect}_where": sa.text(idx.where)}
+            elif idx.where is not None:
+                unique = False
+                self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} is partial "
+                                     f"(WHERE {idx.where}); it is a plain{' non-unique' if idx.unique else ''} "
+                                     f"index in the target")
+            sa.Index(name, *[t.c[c] for c in idx.columns], unique=unique, **options)
 
 
 def existing_tables(engine: sa.Engine, names: Iterable[str]) -> list[str]:
@@ -239,7 +259,7 @@ def existing_tables(engine: sa.Engine, names: Iterable[str]) -> list[str]:
     found: list[str] = []
     cache: dict[str | None, set[str]] = {}
     for name in names:
-        for schema, table in _candidates(name):
+        for schema, table in _candidates(name, engine.dialect.name):
             if schema not in cache:
                 try:
                     cache[schema] = set(insp.get_table_names(schema=schema))
@@ -251,12 +271,16 @@ def existing_tables(engine: sa.Engine, names: Iterable[str]) -> list[str]:
     return found
 
 
-def _candidates(name: str) -> list[tuple[str | None, str]]:
-    """A name as a table of the default schema, or as schema.table when it holds a dot."""
+def _candidates(name: str, dialect: str) -> list[tuple[str | None, str]]:
+    """A name as a table of the default schema, or as schema.table when it holds a dot.
+
+    A dot may also be part of a table's own name, so both readings are tried;
+    where the target has no namespaces, "schema.table" is written as "schema_table".
+    """
     out: list[tuple[str | None, str]] = [(None, name)]
     if "." in name:
         schema, _, table = name.partition(".")
-        out.append((schema, table))
+        out.append(located(schema, table, dialect))
     return out
 
 
@@ -288,7 +312,7 @@ def drop_tables(conn: sa.Connection, names: list[str]) -> None:
     md = sa.MetaData()
     targets: list[sa.Table] = []
     for name in names:
-        for schema, table in _candidates(name):
+        for schema, table in _candidates(name, conn.dialect.name):
             try:
                 present = insp.has_table(table, schema=schema)
             except sa.exc.SQLAlchemyError:

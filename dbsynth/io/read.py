@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError
+from dbsynth.io.naming import reflect_tables
 from dbsynth.schema.model import Schema, Table
 
 
@@ -28,14 +29,13 @@ def read_table(conn: sa.Connection, table: Table, reflected: sa.Table) -> pd.Dat
 
 def read_tables(engine: Engine, schema: Schema,
                 on_table: Callable[[str, int], None] | None = None) -> dict[str, pd.DataFrame]:
-    metadata = sa.MetaData()
     frames: dict[str, pd.DataFrame] = {}
+    reflected = reflect_tables(engine, schema)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)  # SQLite Decimal notices
-        metadata.reflect(engine, only=list(schema.table_names))
         with engine.connect() as conn:
             for t in schema.tables:
-                frames[t.name] = read_table(conn, t, metadata.tables[t.name])
+                frames[t.name] = read_table(conn, t, reflected[t.name])
                 if on_table:
                     on_table(t.name, len(frames[t.name]))
     return frames
@@ -48,7 +48,7 @@ def where_mask(engine: Engine, table: Table, frame: pd.DataFrame, where: str) ->
     source connection is read-only, so a clause can filter but never write.
     """
     key = list(table.pk_columns) or list(table.column_names)
-    reflected = sa.Table(table.name, sa.MetaData(), autoload_with=engine)
+    reflected = sa.Table(table.local_name, sa.MetaData(), schema=table.schema, autoload_with=engine)
     query = sa.select(*(reflected.c[c] for c in key)).where(sa.text(f"({where})"))
     try:
         with warnings.catch_warnings():

@@ -9,32 +9,48 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from dbsynth.io.naming import located, located_table
 from dbsynth.schema.model import View
 
 
 def existing_views(engine: sa.Engine, names: list[str]) -> list[str]:
+    """Which of `names` (the model's "view" or "schema.view") exist in the target."""
     inspector = sa.inspect(engine)
-    present = set(inspector.get_view_names())
-    try:
-        present |= set(inspector.get_materialized_view_names())
-    except NotImplementedError:
-        pass
-    return sorted(n for n in names if n in present)
+    dialect = engine.dialect.name
+    found = []
+    for name in names:
+        schema, _, local = name.rpartition(".") if "." in name else ("", "", name)
+        namespace, target = located(schema or None, local, dialect)
+        try:
+            present = set(inspector.get_view_names(schema=namespace))
+            try:
+                present |= set(inspector.get_materialized_view_names(schema=namespace))
+            except NotImplementedError:
+                pass
+        except sa.exc.SQLAlchemyError:  # no such schema
+            present = set()
+        if target in present or name in present:
+            found.append(name)
+    return sorted(found)
+
+
+def _quoted(conn: sa.Connection, view: View) -> str:
+    prep = conn.dialect.identifier_preparer
+    namespace, name = located_table(view, conn.dialect.name)
+    return f"{prep.quote_schema(namespace)}.{prep.quote(name)}" if namespace else prep.quote(name)
 
 
 def drop_views(conn: sa.Connection, views: list[View], present: list[str]) -> None:
     """Drop the views about to be recreated (before their tables go; PostgreSQL would refuse)."""
-    quote = conn.dialect.identifier_preparer.quote
     cascade = " CASCADE" if conn.dialect.name == "postgresql" else ""
     for view in views:
         if view.name in present:
             kind = "MATERIALIZED VIEW" if view.materialized and conn.dialect.name == "postgresql" else "VIEW"
-            conn.exec_driver_sql(f"DROP {kind} IF EXISTS {quote(view.name)}{cascade}")
+            conn.exec_driver_sql(f"DROP {kind} IF EXISTS {_quoted(conn, view)}{cascade}")
 
 
 def create_views(conn: sa.Connection, views: tuple[View, ...]) -> list[str]:
     """Create every view that the target accepts; warnings name the others and why."""
-    quote = conn.dialect.identifier_preparer.quote
     pending = list(views)
     errors: dict[str, str] = {}
     while pending:
@@ -44,7 +60,7 @@ def create_views(conn: sa.Connection, views: tuple[View, ...]) -> list[str]:
             kind = "MATERIALIZED VIEW" if materialized else "VIEW"
             try:
                 with conn.begin_nested():
-                    conn.exec_driver_sql(f"CREATE {kind} {quote(view.name)} AS {view.definition}")
+                    conn.exec_driver_sql(f"CREATE {kind} {_quoted(conn, view)} AS {view.definition}")
                 created.append(view)
             except sa.exc.SQLAlchemyError as exc:
                 errors[view.name] = str(getattr(exc, "orig", exc)).strip().splitlines()[0]

@@ -256,6 +256,8 @@ def _choose_conditions(candidates: dict[str, np.ndarray], cards: dict[str, int],
 
     scores: list[tuple[float, str]] = []
     for name, values in candidates.items():
+        if values.size == 0:  # an empty child table: nothing to learn from
+            continue
         if cards[name] <= 2 and len(np.unique(values)) <= 1:
             continue
         best = 0.0

@@ -151,9 +151,11 @@ def _plan_table(schema: Schema, table: Table, order: LoadOrder, frames: dict[str
     fk_cols = table.fk_columns
     computed = tuple(c.name for c in table.columns if c.computed)
     pk_free = [c for c in table.pk_columns if c not in fk_cols]
+    # 1..k within the parent is unique only when the parent's key is part of the primary key
+    within_parent = primary is not None and set(primary.fk(schema).columns) <= set(table.pk_columns)
     running = tuple(
         c for c in pk_free
-        if primary is not None and len(table.pk_columns) > 1 and table.column(c).type.kind == "integer"
+        if within_parent and len(table.pk_columns) > 1 and table.column(c).type.kind == "integer"
     )
     keys = tuple(c for c in pk_free if c not in running)
     for c in keys:

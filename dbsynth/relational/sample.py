@@ -22,6 +22,7 @@ from dbsynth.relational import derived as derived_rules
 from dbsynth.relational.deferred import fill_cross_reference, fill_self_reference, require_update_key
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column, via_columns
 from dbsynth.relational.keys import generate_keys, matched_parents, running_index
+from dbsynth.relational.checks import enforce_checks, satisfied
 from dbsynth.relational.unique import enforce_unique
 from dbsynth.relational.within_bin import draw_positions
 from dbsynth.config import Rebalance
@@ -164,7 +165,10 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     skip = {plan.key_columns} if plan.key_columns else set()
     if plan.primary is not None and plan.running_index:
         skip.add(tuple(c for c in table.pk_columns))
-    keep = enforce_unique(frame, table, skip, redraws, rng)
+    protected = set(table.pk_columns) | set(table.fk_columns) | set(plan.key_columns) | set(plan.running_index)
+    valid = enforce_checks(frame, table, protected, rng)
+    keep = enforce_unique(frame, table, skip, redraws, rng) & valid
+    keep &= satisfied(frame, table)  # a value made unique must not break a CHECK
     ordered = [c for c in table.column_names if c in frame.columns]
     frame = frame.loc[keep, ordered].reset_index(drop=True)
     states = {c: s[keep] for c, s in states.items()}

@@ -8,12 +8,14 @@ because no child row points at it yet.
 
 from __future__ import annotations
 
+import ipaddress
+import uuid
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from dbsynth.schema.model import Table
+from dbsynth.schema.model import SqlType, Table
 
 MAX_ROUNDS = 30
 
@@ -49,21 +51,72 @@ def _duplicates(frame: pd.DataFrame, columns: tuple[str, ...], keep: np.ndarray)
 
 def _perturb(frame: pd.DataFrame, table: Table, columns: tuple[str, ...], rows: np.ndarray,
              rng: np.random.Generator) -> None:
-    """Change one generated column of the duplicate rows so they become distinct."""
+    """Change one generated column of the duplicate rows so they become distinct, within its type."""
     fk = table.fk_columns
     col = next((c for c in columns if c not in fk), columns[-1])
-    kind = table.column(col).type.kind
+    sql_type = table.column(col).type
     values = frame[col]
-    if kind in ("integer", "decimal", "float"):
-        top = pd.to_numeric(values, errors="coerce").max()
-        fresh = (0 if pd.isna(top) else int(top)) + 1 + np.arange(rows.size)
-        frame.loc[frame.index[rows], col] = fresh
+    if sql_type.kind in ("integer", "decimal", "float"):
+        frame.loc[frame.index[rows], col] = _unused_numbers(values, sql_type, rows.size, rng)
         return
-    limit = table.column(col).type.length
+    if sql_type.kind == "uuid":  # a fresh random uuid, never a suffixed (invalid) one
+        frame.loc[frame.index[rows], col] = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in rows]
+        return
+    if sql_type.kind == "network":
+        frame.loc[frame.index[rows], col] = [_fresh_address(str(values.iloc[r]), rng) for r in rows]
+        return
+    limit = sql_type.length
     tags = rng.integers(10, 10_000, rows.size)
     frame.loc[frame.index[rows], col] = [
         _suffixed(str(values.iloc[r]), int(t), limit) for r, t in zip(rows, tags)
     ]
+
+
+def _unused_numbers(values: pd.Series, sql_type: SqlType, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n distinct whole numbers not among `values`, inside the column type's range.
+
+    Above the largest value when there is room (the old behaviour), else the free
+    numbers of the range (a smallint or a decimal(3,0) fills up quickly).
+    """
+    low, high = _integer_range(sql_type)
+    present = pd.to_numeric(values, errors="coerce").dropna()
+    top = int(present.max()) if len(present) else 0
+    if top + n <= high:
+        return max(top, low - 1) + 1 + np.arange(n)
+    taken = set(present.astype("int64").tolist()) if len(present) else set()
+    free: list[int] = []
+    for candidate in rng.permutation(np.arange(low, min(high, low + len(taken) + 4 * n) + 1)):
+        if int(candidate) not in taken:
+            free.append(int(candidate))
+            if len(free) == n:
+                break
+    if len(free) < n:  # the type is full: the rows stay duplicates and are dropped
+        free += [top] * (n - len(free))
+    return np.array(free, dtype=np.int64 if high < 2**63 else object)
+
+
+def _integer_range(sql_type: SqlType) -> tuple[int, int]:
+    if sql_type.kind == "decimal" and sql_type.precision:
+        top = 10 ** (sql_type.precision - (sql_type.scale or 0)) - 1
+        return -top, top
+    bits = sql_type.size or 64
+    if sql_type.unsigned:
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _fresh_address(value: str, rng: np.random.Generator) -> str:
+    """A valid random address of the same family (and prefix length, for networks) as `value`."""
+    try:
+        iface = ipaddress.ip_interface(value)
+    except ValueError:  # a MAC address
+        return ":".join(f"{b:02x}" for b in rng.integers(0, 256, 6))
+    bits = iface.max_prefixlen
+    host = int.from_bytes(rng.bytes(bits // 8), "big")
+    address = ipaddress.ip_address(host) if bits == 32 else ipaddress.IPv6Address(host)
+    if "/" in value and iface.network.prefixlen < bits:  # a cidr: the network, host bits zero
+        return str(ipaddress.ip_network(f"{address}/{iface.network.prefixlen}", strict=False))
+    return str(address)
 
 
 def _suffixed(value: str, tag: int, limit: int | None) -> str:

@@ -11,19 +11,19 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dbsynth.io.naming import reflect_tables
 from dbsynth.schema.model import Schema
 
 
 def orphan_counts(engine: Engine, schema: Schema) -> dict[str, int]:
     """Rows whose non-NULL foreign key points at no parent row, per 'table.fk_columns'."""
     out: dict[str, int] = {}
-    metadata = sa.MetaData()
-    metadata.reflect(engine, only=list(schema.table_names))
+    tables = reflect_tables(engine, schema)
     with engine.connect() as conn:
         for table in schema.tables:
-            child = metadata.tables[table.name].alias("c")
+            child = tables[table.name].alias("c")
             for fk in table.foreign_keys:
-                parent = metadata.tables[fk.referred_table].alias("p")
+                parent = tables[fk.referred_table].alias("p")
                 join_on = sa.and_(*(child.c[c] == parent.c[r] for c, r in zip(fk.columns, fk.referred_columns)))
                 query = (
                     sa.select(sa.func.count())
@@ -38,11 +38,10 @@ def orphan_counts(engine: Engine, schema: Schema) -> dict[str, int]:
 def duplicate_key_counts(engine: Engine, schema: Schema) -> dict[str, int]:
     """Extra rows sharing a value of a PRIMARY KEY / UNIQUE column set (NULLs excluded)."""
     out: dict[str, int] = {}
-    metadata = sa.MetaData()
-    metadata.reflect(engine, only=list(schema.table_names))
+    tables = reflect_tables(engine, schema)
     with engine.connect() as conn:
         for table in schema.tables:
-            t = metadata.tables[table.name]
+            t = tables[table.name]
             for cols in table.unique_column_sets():
                 keyed = sa.select(*(t.c[c] for c in cols)).where(sa.and_(*(t.c[c].is_not(None) for c in cols)))
                 total = conn.execute(sa.select(sa.func.count()).select_from(keyed.subquery())).scalar_one()

@@ -8,10 +8,30 @@ when both schemas come from the same dialect.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dbsynth.schema.model import Column, Schema, Table
 
 
+def as_written_on(schema: Schema, dialect: str) -> Schema:
+    """`schema` with the table and view names dbsynth writes on `dialect` (schema_table where it has no
+    namespaces), so a cross-engine clone compares table by table."""
+    from dbsynth.io.naming import keeps_namespaces, located_table
+
+    if keeps_namespaces(dialect) or not any(t.schema for t in schema.tables):
+        return schema
+    names = {t.name: located_table(t, dialect)[1] for t in schema.tables}
+    tables = tuple(dataclasses.replace(
+        t, name=names[t.name], schema=None,
+        foreign_keys=tuple(dataclasses.replace(fk, referred_table=names.get(fk.referred_table, fk.referred_table),
+                                               referred_schema=None) for fk in t.foreign_keys))
+        for t in schema.tables)
+    views = tuple(dataclasses.replace(v, name=located_table(v, dialect)[1], schema=None) for v in schema.views)
+    return dataclasses.replace(schema, tables=tables, views=views)
+
+
 def schema_differences(source: Schema, target: Schema) -> list[str]:
+    source = as_written_on(source, target.dialect)
     diffs: list[str] = []
     src, dst = set(source.table_names), set(target.table_names)
     diffs += [f"table {t} missing in target" for t in sorted(src - dst)]

@@ -3,106 +3,247 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import SchemaError, UnsupportedType
 from dbsynth.schema.model import (
     CheckConstraint, Column, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
-    UniqueConstraint, View,
+    UniqueConstraint, View, qualified_name,
 )
 from dbsynth.schema.types import classify
 
 log = logging.getLogger(__name__)
 
 
-def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = True) -> Schema:
-    """The schema of the default namespace of `engine`, tables sorted by name.
+def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = True,
+               schemas: Sequence[str] | None = None) -> Schema:
+    """The schema of `engine`'s namespaces, tables sorted by name.
 
-    With `strict_types`, a column whose type we cannot generate raises
-    UnsupportedType naming it; `dbsynth inspect` passes False to show it instead.
+    On PostgreSQL every non-system namespace is read (or those in `schemas`):
+    tables outside the default one are named "schema.table" in the model, so
+    foreign keys across namespaces are ordinary edges. Other engines read their
+    default namespace. With `strict_types`, a column whose type we cannot
+    generate raises UnsupportedType naming it; `dbsynth inspect` passes False.
     """
     with warnings.catch_warnings():
         # SQLAlchemy warns (not raises) on types it does not know; we report them ourselves.
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
         inspector = sa.inspect(engine)
-        names = sorted(inspector.get_table_names())
-        tables = [_table(inspector, engine.dialect, name, strict_types) for name in names]
-        views = _views(inspector)
+        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine))
+        for namespace in _namespaces(inspector, engine.dialect.name, schemas):
+            reader.read(namespace)
+    tables = sorted(reader.tables, key=lambda t: t.name)
     if count_rows:
         tables = _with_row_counts(engine, tables)
     _check_fk_targets(tables)
-    return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=views)
+    return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=tuple(sorted(reader.views, key=lambda v: v.name)),
+                  warnings=tuple(reader.warnings))
 
 
-def _views(inspector: sa.Inspector) -> tuple[View, ...]:
+_SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
+
+
+def _namespaces(inspector: sa.Inspector, dialect: str, wanted: Sequence[str] | None) -> list[str | None]:
+    """The namespaces to read; None is the default one (its tables keep bare names)."""
+    default = inspector.default_schema_name
+    if dialect != "postgresql":
+        if wanted and any(w != default for w in wanted):
+            raise SchemaError(f"choosing schemas works on PostgreSQL sources only; this {dialect} source has one "
+                              f"namespace ({default})")
+        return [None]
+    present = [s for s in inspector.get_schema_names()
+               if s not in _SYSTEM_SCHEMAS and not s.startswith(("pg_temp", "pg_toast"))]
+    if wanted:
+        missing = [w for w in wanted if w not in present]
+        if missing:
+            raise SchemaError(f"schema {missing[0]} is not in the source; its schemas are: {', '.join(present)}")
+        present = list(wanted)
+    return [None if s == default else s for s in present]
+
+
+class _Reader:
+    """Reads namespace after namespace, collecting tables, views and what it could not keep."""
+
+    def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool,
+                 domains: dict[tuple[str, str], _Domain]) -> None:
+        self.inspector, self.dialect, self.strict, self.domains = inspector, dialect, strict, domains
+        self.default = inspector.default_schema_name
+        self.tables: list[Table] = []
+        self.views: list[View] = []
+        self.warnings: list[str] = []
+
+    def read(self, namespace: str | None) -> None:
+        insp = self.inspector
+        for name in sorted(insp.get_table_names(schema=namespace)):
+            self.tables.append(self._table(namespace, name))
+        self.views += _views(insp, namespace)
+
+    def _referred(self, fk: dict, namespace: str | None) -> str:
+        schema = fk.get("referred_schema")
+        if schema in (None, "", self.default):
+            schema = None
+        return qualified_name(schema, fk["referred_table"])
+
+    def _table(self, namespace: str | None, local: str) -> Table:
+        inspector, name = self.inspector, qualified_name(namespace, local)
+        kw = {"schema": namespace}
+        pk = inspector.get_pk_constraint(local, **kw) or {}
+        pk_cols = tuple(pk.get("constrained_columns") or ())
+        reflected = inspector.get_columns(local, **kw)
+        columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict) for c in reflected)
+        domain_checks: list[CheckConstraint] = []
+        for i, c in enumerate(reflected):
+            domain = self.domains.get((getattr(c["type"], "schema", None) or self.default or "",
+                                       getattr(c["type"], "name", "") or "")) \
+                if isinstance(c["type"], postgresql.DOMAIN) else None
+            if domain is not None:
+                columns = columns[:i] + (_with_domain(columns[i], domain),) + columns[i + 1:]
+                domain_checks += [CheckConstraint(_value_as(check, c["name"], self.dialect), f"{local}_{c['name']}_{cname}")
+                                  for cname, check in domain.checks]
+        fks = tuple(
+            ForeignKey(
+                columns=tuple(fk["constrained_columns"]),
+                referred_table=self._referred(fk, namespace),
+                referred_columns=tuple(fk["referred_columns"]),
+                name=fk.get("name"),
+                referred_schema=fk.get("referred_schema"),
+                on_delete=(fk.get("options") or {}).get("ondelete"),
+                on_update=(fk.get("options") or {}).get("onupdate"),
+                deferrable=bool((fk.get("options") or {}).get("deferrable")),
+                initially_deferred=str((fk.get("options") or {}).get("initially", "")).upper() == "DEFERRED",
+            )
+            for fk in inspector.get_foreign_keys(local, **kw)
+        )
+        uniques = tuple(
+            UniqueConstraint(tuple(u["column_names"]), u.get("name"))
+            for u in _safe(inspector.get_unique_constraints, local, namespace)
+        )
+        checks = tuple(
+            CheckConstraint(c["sqltext"], c.get("name"))
+            for c in _safe(inspector.get_check_constraints, local, namespace)
+        ) + tuple(domain_checks)  # a domain's CHECKs bind the column: values must satisfy them too
+        unique_sets = {u.columns for u in uniques}
+        indexes = []
+        for i in _safe(inspector.get_indexes, local, namespace):
+            if not all(i.get("column_names") or [None]):
+                self.warnings.append(f"index {i.get('name')} on table {name} was left out: it is on "
+                                     f"expressions, which dbsynth does not recreate")
+                continue
+            if i.get("duplicates_constraint") or (tuple(i["column_names"]) in unique_sets and i.get("unique")):
+                continue
+            where = (i.get("dialect_options") or {}).get("postgresql_where") \
+                or (i.get("dialect_options") or {}).get("sqlite_where")
+            indexes.append(Index(tuple(i["column_names"]), i.get("name"), bool(i.get("unique")),
+                                 where=str(where) if where is not None else None))
+        comment = (_safe(inspector.get_table_comment, local, namespace) or {}).get("text")  # type: ignore[union-attr]
+        return Table(
+            name=name, columns=columns,
+            primary_key=PrimaryKey(pk_cols, pk.get("name")) if pk_cols else None,
+            foreign_keys=fks, unique_constraints=uniques, check_constraints=checks, indexes=tuple(indexes),
+            comment=comment, schema=namespace,
+        )
+
+
+@dataclass(frozen=True)
+class _Domain:
+    base: str                              # format_type of the base type, modifiers kept: numeric(5,2)
+    checks: tuple[tuple[str, str], ...]    # (constraint name, expression over VALUE)
+
+
+def _domains(engine: Engine) -> dict[tuple[str, str], _Domain]:
+    """PostgreSQL domains by (schema, name), with the base type's modifiers SQLAlchemy's reflection drops."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    query = sa.text(
+        "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), "
+        "  coalesce(array_agg(c.conname ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}'), "
+        "  coalesce(array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}') "
+        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "LEFT JOIN pg_constraint c ON c.contypid = t.oid AND c.contype = 'c' "
+        "WHERE t.typtype = 'd' GROUP BY n.nspname, t.typname, t.typbasetype, t.typtypmod")
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out = {}
+    for schema, name, base, names, defs in rows:
+        checks = tuple((cname, _check_body(text)) for cname, text in zip(names, defs))
+        out[(schema, name)] = _Domain(base, checks)
+    return out
+
+
+def _check_body(definition: str) -> str:
+    """'CHECK ((VALUE > 0))' -> 'VALUE > 0'."""
+    text = re.sub(r"^\s*CHECK\s*", "", definition, flags=re.I).strip()
+    text = re.sub(r"\s+NOT VALID\s*$", "", text)
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _value_as(check: str, column: str, dialect: sa.engine.Dialect) -> str:
+    """A domain CHECK over VALUE as a CHECK over the column (outside string literals)."""
+    quoted = dialect.identifier_preparer.quote(column)
+    parts = re.split(r"('(?:[^']|'')*')", check)
+    return "".join(p if p.startswith("'") else re.sub(r"\bVALUE\b", quoted, p) for p in parts)
+
+
+_MODIFIED = re.compile(r"^(character varying|character|numeric|bit varying|bit)\((\d+)(?:,(\d+))?\)$")
+
+
+def _with_domain(column: Column, domain: _Domain) -> Column:
+    """The column with its domain's base-type bounds (varchar(8), numeric(5,2)) put back."""
+    match = _MODIFIED.match(domain.base)
+    if not match:
+        return column
+    kind, first, second = match.group(1), int(match.group(2)), match.group(3)
+    t = column.type
+    if kind == "numeric" and t.kind == "decimal":
+        t = replace(t, precision=first, scale=int(second or 0), source_name=f"NUMERIC({first}, {int(second or 0)})")
+    elif kind.startswith("character") and t.kind == "text":
+        spelling = "VARCHAR" if kind == "character varying" else "CHAR"
+        t = replace(t, length=first, source_name=f"{spelling}({first})")
+    return replace(column, type=t)
+
+
+def _views(inspector: sa.Inspector, namespace: str | None) -> list[View]:
     """Views and materialized views with their definitions (None when the database hides them)."""
-    found = [(name, False) for name in inspector.get_view_names()]
+    found = [(name, False) for name in inspector.get_view_names(schema=namespace)]
     try:
-        found += [(name, True) for name in inspector.get_materialized_view_names()]
+        found += [(name, True) for name in inspector.get_materialized_view_names(schema=namespace)]
     except NotImplementedError:
         pass
     views = []
     for name, materialized in sorted(found):
         try:
-            definition = inspector.get_view_definition(name)
+            definition = inspector.get_view_definition(name, schema=namespace)
         except (NotImplementedError, sa.exc.SQLAlchemyError):
             definition = None
         if definition:
-            views.append(View(name, _select_of(str(definition)), materialized))
-    return tuple(views)
+            views.append(View(qualified_name(namespace, name), _select_of(str(definition)), materialized,
+                              schema=namespace))
+    return views
 
 
 def _select_of(definition: str) -> str:
     """The SELECT of a view: SQLite and MySQL return the whole CREATE VIEW statement."""
-    import re
-
     match = re.match(r"\s*CREATE\s+.*?\bVIEW\b.*?\bAS\b\s*(.*)$", definition, flags=re.I | re.S)
     text = match.group(1) if match else definition
     return text.strip().rstrip(";").strip()
-
-
-def _table(inspector: sa.Inspector, dialect: sa.engine.Dialect, name: str, strict: bool) -> Table:
-    pk = inspector.get_pk_constraint(name) or {}
-    pk_cols = tuple(pk.get("constrained_columns") or ())
-    columns = tuple(_column(name, c, dialect, pk_cols, strict) for c in inspector.get_columns(name))
-    fks = tuple(
-        ForeignKey(
-            columns=tuple(fk["constrained_columns"]),
-            referred_table=fk["referred_table"],
-            referred_columns=tuple(fk["referred_columns"]),
-            name=fk.get("name"),
-            referred_schema=fk.get("referred_schema"),
-            on_delete=(fk.get("options") or {}).get("ondelete"),
-            on_update=(fk.get("options") or {}).get("onupdate"),
-            deferrable=bool((fk.get("options") or {}).get("deferrable")),
-            initially_deferred=str((fk.get("options") or {}).get("initially", "")).upper() == "DEFERRED",
-        )
-        for fk in inspector.get_foreign_keys(name)
-    )
-    uniques = tuple(
-        UniqueConstraint(tuple(u["column_names"]), u.get("name"))
-        for u in _safe(inspector.get_unique_constraints, name)
-    )
-    checks = tuple(
-        CheckConstraint(c["sqltext"], c.get("name")) for c in _safe(inspector.get_check_constraints, name)
-    )
-    unique_sets = {u.columns for u in uniques}
-    indexes = tuple(
-        Index(tuple(i["column_names"]), i.get("name"), bool(i.get("unique")))
-        for i in _safe(inspector.get_indexes, name)
-        if all(i.get("column_names") or [None])               # expression indexes: issue 4
-        and not (i.get("duplicates_constraint") or tuple(i["column_names"]) in unique_sets and i.get("unique"))
-    )
-    comment = (_safe(inspector.get_table_comment, name) or {}).get("text")  # type: ignore[union-attr]
-    return Table(
-        name=name, columns=columns,
-        primary_key=PrimaryKey(pk_cols, pk.get("name")) if pk_cols else None,
-        foreign_keys=fks, unique_constraints=uniques, check_constraints=checks, indexes=indexes,
-        comment=comment,
-    )
 
 
 def _column(table: str, c: dict, dialect: sa.engine.Dialect, pk_cols: tuple[str, ...], strict: bool) -> Column:
@@ -130,21 +271,19 @@ def _column(table: str, c: dict, dialect: sa.engine.Dialect, pk_cols: tuple[str,
     )
 
 
-def _safe(method, name: str):  # type: ignore[no-untyped-def]
+def _safe(method, name: str, namespace: str | None = None):  # type: ignore[no-untyped-def]
     """Some dialects do not implement every reflection method; absence is not an error."""
     try:
-        return method(name)
+        return method(name, schema=namespace)
     except NotImplementedError:
         return []
 
 
 def _with_row_counts(engine: Engine, tables: list[Table]) -> list[Table]:
-    from dataclasses import replace
-
     out = []
     with engine.connect() as conn:
         for t in tables:
-            n = conn.execute(sa.select(sa.func.count()).select_from(sa.table(t.name))).scalar_one()
+            n = conn.execute(sa.select(sa.func.count()).select_from(sa.table(t.local_name, schema=t.schema))).scalar_one()
             out.append(replace(t, row_count=int(n)))
     return out
 
@@ -155,6 +294,6 @@ def _check_fk_targets(tables: list[Table]) -> None:
         for fk in t.foreign_keys:
             if fk.referred_table not in names:
                 raise SchemaError(
-                    f"table {t.name} has a foreign key to {fk.referred_table}, which is not in the source "
-                    f"(another schema?); dbsynth clones one schema at a time"
+                    f"table {t.name} has a foreign key to {fk.referred_table}, which is not among the schemas "
+                    f"read; include its schema"
                 )

@@ -93,11 +93,17 @@ class Index:
     columns: tuple[str, ...]
     name: str | None = None
     unique: bool = False
+    where: str | None = None       # a partial index's predicate, in the source dialect
+
+
+def qualified_name(schema: str | None, name: str) -> str:
+    """The model's key for a table or view: bare in the default namespace, "schema.name" elsewhere."""
+    return f"{schema}.{name}" if schema else name
 
 
 @dataclass(frozen=True)
 class Table:
-    name: str
+    name: str                      # qualified_name(schema, local name): unique across namespaces
     columns: tuple[Column, ...]
     primary_key: PrimaryKey | None = None
     foreign_keys: tuple[ForeignKey, ...] = ()
@@ -107,6 +113,12 @@ class Table:
     row_count: int = 0
     schema: str | None = None
     comment: str | None = None
+
+    @property
+    def local_name(self) -> str:
+        """The table's name inside its namespace (`name` is "schema.table" outside the default one)."""
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -132,7 +144,7 @@ class Table:
         if self.primary_key:
             sets.append(self.primary_key.columns)
         sets += [u.columns for u in self.unique_constraints]
-        sets += [i.columns for i in self.indexes if i.unique]
+        sets += [i.columns for i in self.indexes if i.unique]   # partial ones too: stricter, still valid
         out: list[tuple[str, ...]] = []
         for s in sets:
             if s and s not in out:
@@ -144,9 +156,15 @@ class Table:
 class View:
     """A view, recreated from its definition after the tables are loaded; never filled as a table."""
 
-    name: str
+    name: str                      # "schema.view" outside the default namespace, like Table.name
     definition: str                # the SELECT, in the source dialect
     materialized: bool = False
+    schema: str | None = None
+
+    @property
+    def local_name(self) -> str:
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
 
 
 @dataclass(frozen=True)
@@ -214,7 +232,7 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
         ),
         check_constraints=tuple(CheckConstraint(**c) for c in d.get("check_constraints", ())),
         indexes=tuple(
-            Index(tuple(i["columns"]), i.get("name"), i.get("unique", False)) for i in d.get("indexes", ())
+            Index(tuple(i["columns"]), i.get("name"), i.get("unique", False), i.get("where")) for i in d.get("indexes", ())
         ),
         row_count=d.get("row_count", 0),
         schema=d.get("schema"),

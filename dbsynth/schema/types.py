@@ -19,9 +19,9 @@ _INT_SIZES: list[tuple[type, int]] = [
 def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
     """The SqlType of a reflected column type."""
     if isinstance(t, postgresql.DOMAIN):
-        # A domain is its base type (what its values are); its CHECK and NOT NULL are not carried.
-        # SQLAlchemy reflects the base type without its modifiers: a domain over varchar(6) or
-        # numeric(5, 2) arrives as VARCHAR / NUMERIC, so the target column is unbounded.
+        # A domain is its base type (what its values are). SQLAlchemy reflects the base type without
+        # its modifiers (varchar(6) arrives as VARCHAR); introspect puts them back from the catalog and
+        # turns the domain's CHECKs into column CHECKs.
         return classify(t.data_type, dialect)
     source_name = _compile(t, dialect)
     if isinstance(t, postgresql.ARRAY) or isinstance(t, sa.ARRAY):
@@ -42,7 +42,9 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
             return SqlType("decimal", source_name, precision=t.precision, scale=0)
         return SqlType("decimal", source_name, precision=t.precision, scale=t.scale)
     if isinstance(t, sa.Float):
-        return SqlType("float", source_name, precision=t.precision or 53)
+        # PostgreSQL REAL and MySQL FLOAT are 4 bytes; SQLite's REAL is 8
+        single = isinstance(t, (sa.REAL, mysql.FLOAT)) and not isinstance(t, mysql.DOUBLE) and dialect.name != "sqlite"
+        return SqlType("float", source_name, precision=t.precision or (24 if single else 53))
     if isinstance(t, sa.DateTime):
         return SqlType("datetime", source_name, timezone=bool(t.timezone))
     if isinstance(t, sa.Date):

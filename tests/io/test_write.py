@@ -125,12 +125,10 @@ def test_tables_are_created_with_their_keys(target: sa.Engine) -> None:
     uniques = [u["column_names"] for u in insp.get_unique_constraints("parent")]
     assert ["code"] in uniques
     assert "line_label_idx" in {i["name"] for i in insp.get_indexes("line")}
-    checks = insp.get_check_constraints("parent") if target.dialect.name == "postgresql" else []
+    # a CHECK dbsynth can read is carried to every engine (rewritten for SQLite from the parsed form)
+    assert [c["name"] for c in insp.get_check_constraints("parent")] == ["parent_price_check"]
     if target.dialect.name == "postgresql":
-        assert [c["name"] for c in checks] == ["parent_price_check"]
         assert warnings == []
-    else:
-        assert any("parent_price_check" in w for w in warnings)
 
 
 @pytest.mark.parametrize("as_objects", [False, True], ids=["typed", "objects"])

@@ -1,0 +1,142 @@
+"""MySQL/MariaDB: write into a shadow database, then swap with one RENAME TABLE.
+
+DDL commits at once on these engines, so the new tables are built in a
+database of their own (``<target>__dbsynth_shadow``, same character set and
+collation). The swap is a single ``RENAME TABLE db.a TO old.a, ...,
+shadow.a TO db.a, ...`` statement, which the server performs atomically
+(all renames or none, and crash-safe since MariaDB 10.6's atomic DDL): readers
+find either the old tables or the new ones. Foreign keys follow the table they
+point at through a rename, so old children keep pointing at old parents in the
+``__dbsynth_old`` database and new ones at new parents in the target.
+
+Views cannot move between databases, and a view stores its tables' qualified
+names, so the model's views are recreated in the target after the rename with
+CREATE OR REPLACE (each view swaps atomically on its own). A run killed after
+the rename but before the clean-up leaves the new data in place and the
+``__dbsynth_old`` / ``__dbsynth_shadow`` databases behind; the next run drops them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+
+from dbsynth.errors import DbsynthError
+from dbsynth.io.engines import check_connection
+from dbsynth.schema.model import View
+
+
+def side_databases(database: str) -> tuple[str, str]:
+    """(shadow, old) database names beside `database`, within MySQL's 64 characters."""
+    names = []
+    for suffix in ("__dbsynth_shadow", "__dbsynth_old"):
+        name = database + suffix
+        if len(name) > 64:
+            name = database[:30] + "_" + hashlib.sha256(database.encode()).hexdigest()[:16] + suffix
+        names.append(name)
+    return names[0], names[1]
+
+
+class MariaDBShadow:
+    """A shadow database beside the target database."""
+
+    def __init__(self, url: URL) -> None:
+        if not url.database:
+            raise ValueError("a MySQL/MariaDB target URL names its database")
+        self.url, self.database = url, url.database
+        self.admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        check_connection(self.admin, url, role="target")
+        self.name, self.old = side_databases(self.database)
+        self.engine: Engine | None = None
+        self.warnings: list[str] = []
+
+    @property
+    def lock_name(self) -> str:
+        return self.database
+
+    def prepare(self) -> Engine:
+        """Drop leftovers of a killed run, create the shadow with the target's charset, return its engine."""
+        q = self._q
+        with self.admin.connect() as conn:
+            charset, collation = conn.execute(sa.text(
+                "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata "
+                "WHERE schema_name = :d"), {"d": self.database}).one()
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {q(self.name)}")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {q(self.old)}")
+            conn.exec_driver_sql(f"CREATE DATABASE {q(self.name)} CHARACTER SET {charset} COLLATE {collation}")
+        self.engine = sa.create_engine(self.url.set(database=self.name))
+        return self.engine
+
+    def swap(self, tables: set[str], views: set[str], new_views: tuple[View, ...]) -> list[str]:
+        """One atomic RENAME TABLE moves the old managed tables out and the shadow's in; views follow."""
+        if self.engine is not None:
+            self.engine.dispose()
+        q, db, shadow, old = self._q, self._q(self.database), self._q(self.name), self._q(self.old)
+        managed = set(tables)
+        with self.admin.connect() as conn:
+            present = set(_base_tables(conn, self.database))
+            _refuse_outside_references(conn, self.database, managed & present)
+            new = _base_tables(conn, self.name)
+            conn.exec_driver_sql(f"CREATE DATABASE {old}")
+            moves = [f"{db}.{q(t)} TO {old}.{q(t)}" for t in sorted(present & (managed | set(new)))]
+            moves += [f"{shadow}.{q(t)} TO {db}.{q(t)}" for t in new]
+            conn.exec_driver_sql("RENAME TABLE " + ", ".join(moves))
+            warnings = self._replace_views(conn, list(new_views), views)
+            conn.exec_driver_sql(f"DROP DATABASE {old}")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {shadow}")
+        return warnings
+
+    def _replace_views(self, conn: sa.Connection, views: list[View], gone: set[str]) -> list[str]:
+        """CREATE OR REPLACE every view of the model in the target, in passes (views may read views)."""
+        q, db = self._q, self._q(self.database)
+        for name in sorted(gone - {v.name for v in views}):
+            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {db}.{q(name)}")
+        conn.exec_driver_sql(f"USE {db}")  # unqualified names in the definitions mean the target's tables
+        pending, errors = views, {}
+        while pending:
+            done = []
+            for view in pending:
+                try:
+                    conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {q(view.name)} AS {view.definition}")
+                    done.append(view)
+                except sa.exc.DBAPIError as exc:
+                    errors[view.name] = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            pending = [v for v in pending if v not in done]
+            if not done:
+                break
+        return [f"view {v.name} was not recreated: the target rejected its definition ({errors[v.name]})"
+                for v in pending]
+
+    def discard(self) -> None:
+        """Drop the shadow after a failure (the swap already dropped it on success)."""
+        if self.engine is not None:
+            self.engine.dispose()
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self._q(self.name)}")
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        self.admin.dispose()
+
+    def _q(self, name: str) -> str:
+        return self.admin.dialect.identifier_preparer.quote_identifier(name)
+
+
+def _refuse_outside_references(conn: sa.Connection, database: str, managed: set[str]) -> None:
+    """A foreign key from a table we do not manage would follow its parent out of the target: stop first."""
+    rows = conn.execute(sa.text(
+        "SELECT constraint_schema, table_name, referenced_table_name FROM information_schema.referential_constraints "
+        "WHERE unique_constraint_schema = :d"), {"d": database}).all()
+    outside = sorted({f"{schema}.{table} -> {parent}" for schema, table, parent in rows
+                      if parent in managed and (schema != database or table not in managed)})
+    if outside:
+        raise DbsynthError(f"foreign key {outside[0]} comes from a table dbsynth does not refresh; the target "
+                           f"was left unchanged: drop that foreign key or refresh a database of its own")
+
+
+def _base_tables(conn: sa.Connection, database: str) -> list[str]:
+    return list(conn.execute(sa.text(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = :d AND table_type = 'BASE TABLE' "
+        "ORDER BY 1"), {"d": database}).scalars())

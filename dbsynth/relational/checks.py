@@ -1,0 +1,128 @@
+"""Make sampled rows satisfy the table's CHECK constraints before any child points at them.
+
+Models learn each column's values and their correlations, not the rules that
+bind them (``left > hired``, ``discount <= subtotal``), so a share of sampled
+rows breaks a CHECK and the target would reject the whole load. For every CHECK
+we can read (`schema.checks`), failing rows are repaired by redrawing one of
+the CHECK's free columns from the rows that pass (keeping that column's
+distribution), then by NULL where the CHECK allows it, then by copying the
+CHECK's columns together from a passing row. Rows that still fail are dropped,
+which is safe because no child row points at them yet. Keys and foreign keys
+are never changed here.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from dbsynth.schema.checks import ParsedCheck, parse_check, passes
+from dbsynth.schema.model import Table
+
+log = logging.getLogger(__name__)
+
+ROUNDS = 8
+
+
+@lru_cache(maxsize=4096)
+def _parsed(sqltext: str, columns: tuple[str, ...]) -> ParsedCheck | None:
+    return parse_check(sqltext, columns)
+
+
+def readable_checks(table: Table) -> list[tuple[str, ParsedCheck]]:
+    """(name, parsed) for every CHECK of `table` that dbsynth can evaluate."""
+    out = []
+    for check in table.check_constraints:
+        parsed = _parsed(check.sqltext, table.column_names)
+        if parsed is not None:
+            out.append((check.name or check.sqltext, parsed))
+    return out
+
+
+def unreadable_checks(table: Table) -> list[str]:
+    """Names (or text) of the CHECKs of `table` that dbsynth cannot evaluate."""
+    return [c.name or c.sqltext for c in table.check_constraints
+            if _parsed(c.sqltext, table.column_names) is None]
+
+
+def enforce_checks(frame: pd.DataFrame, table: Table, protected: set[str],
+                   rng: np.random.Generator) -> np.ndarray:
+    """Repairs `frame` in place; returns the mask of rows that satisfy every readable CHECK."""
+    checks = [(name, c) for name, c in readable_checks(table) if set(c.columns) <= set(frame.columns)]
+    keep = np.ones(len(frame), dtype=bool)
+    if not checks or frame.empty:
+        return keep
+    for _ in range(2):  # a repair for one CHECK may break another: a second pass settles most
+        for _, check in checks:
+            _repair(frame, table, check, protected, rng)
+    for name, check in checks:
+        ok = passes(check, frame)
+        if not ok.all():
+            log.warning("table %s: %d sampled rows dropped: they could not be made to satisfy CHECK %s",
+                        table.name, int((~ok & keep).sum()), name)
+        keep &= ok
+    return keep
+
+
+def satisfied(frame: pd.DataFrame, table: Table) -> np.ndarray:
+    """Rows that satisfy every readable CHECK (no repair)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for _, check in readable_checks(table):
+        if set(check.columns) <= set(frame.columns):
+            keep &= passes(check, frame)
+    return keep
+
+
+def _repair(frame: pd.DataFrame, table: Table, check: ParsedCheck, protected: set[str],
+            rng: np.random.Generator) -> None:
+    fail = ~passes(check, frame)
+    if not fail.any():
+        return
+    free = [c for c in check.columns if c not in protected and not table.column(c).computed]
+    for round_ in range(ROUNDS if free else 0):
+        col = free[round_ % len(free)]
+        donors = frame.loc[~fail, col].to_numpy(dtype=object)
+        if donors.size == 0:
+            break
+        _set(frame, col, fail, donors[rng.integers(0, donors.size, int(fail.sum()))])
+        fail = ~passes(check, frame)
+        if not fail.any():
+            return
+    for col in free:  # NULL is unknown, and an unknown CHECK passes
+        if table.column(col).nullable:
+            trial = frame.loc[fail, list(check.columns)].copy()
+            trial[col] = None
+            ok = passes(check, trial)
+            if ok.any():
+                _set(frame, col, _positions(fail)[ok], np.full(int(ok.sum()), None, dtype=object))
+                fail = ~passes(check, frame)
+                if not fail.any():
+                    return
+    donors_rows = np.flatnonzero(~fail)
+    if free and donors_rows.size:
+        picks = donors_rows[rng.integers(0, donors_rows.size, int(fail.sum()))]
+        for col in free:
+            _set(frame, col, fail, frame[col].to_numpy(dtype=object)[picks])
+
+
+def _positions(mask: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(mask)
+
+
+def _set(frame: pd.DataFrame, col: str, rows: np.ndarray, values: np.ndarray) -> None:
+    """frame[col][rows] = values, keeping the column's dtype where the values allow it."""
+    positions = _positions(rows) if rows.dtype == bool else rows
+    column = frame[col]
+    try:
+        updated = column.copy()
+        if column.dtype != object:
+            values = pd.array(values, dtype=column.dtype)
+        updated.iloc[positions] = values
+        frame[col] = updated
+    except (TypeError, ValueError):
+        updated = column.astype(object)
+        updated.iloc[positions] = values
+        frame[col] = updated

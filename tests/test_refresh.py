@@ -1,0 +1,248 @@
+"""`dbsynth refresh`: atomic swap on every engine, SIGKILL safety, retraining only on drift."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import sqlalchemy as sa
+
+import dbsynth
+from dbsynth.atomic.lock import target_lock
+from dbsynth.atomic.mariadb import side_databases
+from dbsynth.atomic.postgres import APPLICATION_NAME, shadow_schema
+from dbsynth.atomic.sqlite import shadow_file
+from dbsynth.io.engines import parse_url
+from tests.helpers import database_checksum, schema_of
+
+
+def dbsynth_cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dbsynth", *args], capture_output=True, text=True, timeout=300,
+                          **kwargs)  # type: ignore[call-overload]
+
+
+def row_counts(url: str) -> dict[str, int]:
+    return {t.name: t.row_count for t in schema_of(url).tables}
+
+
+def orphans(url: str) -> int:
+    """Rows whose foreign key points at no row, counted by SQL in the target itself."""
+    schema = schema_of(url)
+    engine = sa.create_engine(parse_url(url))
+    total = 0
+    try:
+        with engine.connect() as conn:
+            for table in schema.tables:
+                for fk in table.foreign_keys:
+                    child = sa.table(table.name, *[sa.column(c) for c in fk.columns])
+                    parent = sa.table(fk.referred_table, *[sa.column(c) for c in fk.referred_columns]).alias("p")
+                    match = sa.and_(*[parent.c[r] == child.c[c] for c, r in zip(fk.columns, fk.referred_columns)])
+                    present = sa.and_(*[child.c[c].is_not(None) for c in fk.columns])
+                    query = sa.select(sa.func.count()).select_from(child).where(
+                        present, ~sa.exists().where(match))
+                    total += conn.execute(query).scalar_one()
+    finally:
+        engine.dispose()
+    return total
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def chinook_model(chinook_sqlite: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "chinook.dbsynth"
+    dbsynth.train(str(chinook_sqlite), path, seed=1, model="independent")
+    return path
+
+
+# --- SIGKILL half-way: the old target stays complete ------------------------------------------
+
+def _sqlite_half_written(url: str) -> Callable[[], bool]:
+    journal = Path(f"{shadow_file(Path(parse_url(url).database))}-journal")
+    return journal.exists  # the shadow's write transaction is open
+
+
+def _postgres_half_written(url: str) -> Callable[[], bool]:
+    engine = sa.create_engine(parse_url(url), poolclass=sa.pool.NullPool)
+    query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = :app AND query ILIKE 'COPY%'")
+
+    def copying() -> bool:  # rows are being copied into the shadow schema, not yet committed
+        with engine.connect() as conn:
+            return bool(conn.execute(query, {"app": APPLICATION_NAME}).scalar())
+    return copying
+
+
+def _mysql_half_written(url: str) -> Callable[[], bool]:
+    parsed = parse_url(url)
+    shadow, _ = side_databases(parsed.database)
+    engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+
+    def created() -> bool:  # the shadow's tables exist (DDL commits at once); rows are going in
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM information_schema.tables "
+                                        "WHERE table_schema = :s"), {"s": shadow}).scalar() >= 11
+    return created
+
+
+def _leftover(url: str) -> bool:
+    """Whether a shadow of the target exists (what a killed run leaves for the next one to remove)."""
+    parsed = parse_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return shadow_file(Path(parsed.database)).exists()
+    engine = sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            if backend == "postgresql":
+                return bool(conn.execute(sa.text("SELECT count(*) FROM pg_namespace WHERE nspname = :s"),
+                                         {"s": shadow_schema("public")}).scalar())
+            return bool(conn.execute(sa.text("SELECT count(*) FROM information_schema.schemata "
+                                             "WHERE schema_name IN :s").bindparams(sa.bindparam("s", expanding=True)),
+                                     {"s": list(side_databases(parsed.database))}).scalar())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "mysql"])
+def test_refresh_killed_half_way_leaves_the_old_target_whole(engine: str, chinook_model: Path,
+                                                            request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue({"sqlite": "sqlite_url", "postgresql": "postgres_url",
+                                   "mysql": "mysql_url"}[engine])
+    half_written = {"sqlite": _sqlite_half_written, "postgresql": _postgres_half_written,
+                    "mysql": _mysql_half_written}[engine](url)
+    first = dbsynth.refresh(chinook_model, url, seed=1)
+    assert first.total_rows > 15_000 and orphans(url) == 0
+    before, checksum = row_counts(url), database_checksum(url)
+
+    run = subprocess.Popen([sys.executable, "-m", "dbsynth", "refresh", str(chinook_model), url, "--seed", "2",
+                            "--scale", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not half_written():
+        assert run.poll() is None, f"refresh ended before it was half-way: {run.communicate()}"
+        assert time.monotonic() < deadline, "the refresh never started writing its shadow"
+        time.sleep(0.01)
+    run.send_signal(signal.SIGKILL)
+    run.communicate()
+    assert run.returncode == -signal.SIGKILL
+
+    assert row_counts(url) == before
+    assert orphans(url) == 0
+    assert database_checksum(url) == checksum  # not one row of the old target changed
+    assert _leftover(url)  # the killed run's shadow is still there ...
+
+    again = dbsynth.refresh(chinook_model, url, seed=3, scale=2)
+    assert not _leftover(url)  # ... until the next run removes it
+    after = row_counts(url)
+    assert after == again.rows and after["invoice"] > 1.5 * before["invoice"]
+    assert orphans(url) == 0
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_refresh_refuses_to_pull_a_table_from_under_an_application_foreign_key(
+        engine: str, chinook_model: Path, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue({"postgresql": "postgres_url", "mysql": "mysql_url"}[engine])
+    dbsynth.refresh(chinook_model, url, seed=1)
+    target = sa.create_engine(parse_url(url), poolclass=sa.pool.NullPool)
+    with target.begin() as conn:  # the application's own table, pointing at a refreshed one
+        conn.exec_driver_sql("CREATE TABLE app_note (id INTEGER PRIMARY KEY, genre_id INTEGER "
+                             "REFERENCES genre (genre_id))")
+    target.dispose()
+    checksum = database_checksum(url)
+    with pytest.raises(dbsynth.DbsynthError, match="the target was left unchanged"):
+        dbsynth.refresh(chinook_model, url, seed=2)
+    assert database_checksum(url) == checksum and orphans(url) == 0
+    assert not _leftover(url)  # a failed run removes its own shadow
+
+
+# --- retraining only on drift -----------------------------------------------------------------
+
+def test_unchanged_source_reuses_the_model_and_drift_retrains(chinook_sqlite: Path, postgres_url: str,
+                                                              tmp_path: Path) -> None:
+    source = tmp_path / "source.db"
+    shutil.copy(chinook_sqlite, source)
+    model = tmp_path / "cache" / "model.dbsynth"
+    model.parent.mkdir()
+    options = {"model_file": model, "seed": 4, "model": "independent"}
+
+    first = dbsynth.refresh(str(source), postgres_url, **options)
+    assert first.retrained and first.reasons == [f"no model yet at {model}"]
+    assert row_counts(postgres_url) == first.rows and orphans(postgres_url) == 0
+    trained, stamp = digest(model), model.stat().st_mtime_ns
+
+    second = dbsynth.refresh(str(source), postgres_url, **options)
+    assert not second.retrained and second.reasons == []
+    assert second.decision.startswith("source unchanged since ") and str(model) in second.decision
+    assert digest(model) == trained and model.stat().st_mtime_ns == stamp  # not even rewritten
+
+    with sqlite3.connect(source) as conn:  # 25 genres -> 35: 40% more
+        conn.execute("INSERT INTO genre (name) SELECT name || ' revival' FROM genre LIMIT 10")
+    grown = dbsynth.refresh(str(source), postgres_url, **options)
+    assert grown.retrained
+    assert any(r.startswith("table genre grew 40% (25 -> 35 rows, threshold 5%)") for r in grown.reasons), \
+        grown.reasons
+    assert digest(model) != trained
+    assert row_counts(postgres_url)["genre"] == 35  # a copied lookup table: the new rows themselves
+    assert orphans(postgres_url) == 0
+
+    with sqlite3.connect(source) as conn:
+        conn.execute("ALTER TABLE artist ADD COLUMN country TEXT")
+    widened = dbsynth.refresh(str(source), postgres_url, **options)
+    assert widened.retrained and widened.reasons[0] == "schema changed: column artist.country added"
+    assert "country" in schema_of(postgres_url).table("artist").column_names
+    assert orphans(postgres_url) == 0
+
+    small = dbsynth.refresh(str(source), postgres_url, drift_threshold=0.5, **options)
+    assert not small.retrained  # nothing moved since the last training
+
+
+def test_refresh_cli_is_quiet_for_cron_and_says_why(chinook_sqlite: Path, tmp_path: Path) -> None:
+    source, target, model = tmp_path / "source.db", tmp_path / "target.db", tmp_path / "model.dbsynth"
+    shutil.copy(chinook_sqlite, source)
+    common = ("--model-file", str(model), "--model", "independent", "--seed", "5")
+
+    quiet = dbsynth_cli("refresh", str(source), str(target), *common, "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and quiet.stderr == ""
+    assert orphans(str(target)) == 0 and row_counts(str(target))["invoice"] > 300
+
+    loud = dbsynth_cli("refresh", str(source), str(target), *common)
+    assert loud.returncode == 0, loud.stderr
+    assert loud.stdout.startswith("source unchanged since ")
+    assert "refreshed 11 tables" in loud.stdout
+
+    with target_lock(parse_url(str(target)), str(target.resolve())):  # a refresh still running
+        busy = dbsynth_cli("refresh", str(source), str(target), *common, "--quiet")
+    assert busy.returncode == 75
+    assert busy.stderr.startswith("error: another dbsynth refresh of ") and busy.stdout == ""
+
+    wrong = dbsynth_cli("refresh", str(model), str(target), "--drift-threshold", "0.1")
+    assert wrong.returncode == 2 and "only apply when refreshing from a source" in wrong.stderr
+
+
+def test_public_api_is_pinned() -> None:
+    assert dbsynth.__all__ == sorted(dbsynth.__all__)
+    assert {"refresh", "RefreshResult", "RefreshBusy"} <= set(dbsynth.__all__)
+    assert all(hasattr(dbsynth, name) for name in dbsynth.__all__)
+
+
+def test_default_model_cache_lives_under_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbsynth.refreshing import default_model_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    a = default_model_path("postgresql://u:secret@h/prod", "postgresql://u@h/staging")
+    b = default_model_path("postgresql://u:other@h/prod", "postgresql://u@h/staging")
+    c = default_model_path("postgresql://u@h/prod", "postgresql://u@h/qa")
+    assert a.parent == tmp_path / "dbsynth" and a == b != c  # one cache per pair; passwords play no part
+    assert "secret" not in str(a) and os.sep not in a.name
