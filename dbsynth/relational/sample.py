@@ -230,6 +230,8 @@ def _rescaled_counts(counts: np.ndarray, expected_total: float | None,
         return counts
     if counts.sum() > 0 and rng is not None:
         counts = _stepped_towards(counts.copy(), target, rng)
+        if abs(int(counts.sum()) - target) <= max(1, target // 100):
+            return counts   # a child or two off the total beats a count the source never had
     total = counts.sum()
     if total == 0 or total == target:
         return counts
@@ -256,16 +258,17 @@ def _stepped_towards(counts: np.ndarray, target: int, rng: np.random.Generator) 
         else:
             step = counts - support[np.maximum(at - 1, 0)]
         movable = np.flatnonzero(step > 0)
-        if not movable.size:
+        fits = movable[step[movable] <= abs(diff)]
+        if fits.size:  # steps that do not overshoot, in random order, as many as the gap takes
+            order = fits[rng.permutation(fits.size)]
+            chosen = order[:int(np.searchsorted(np.cumsum(step[order]), abs(diff), side="right"))]
+        elif movable.size:  # every step overshoots: take the smallest if it lands closer
+            smallest = movable[np.argmin(step[movable])]
+            if step[smallest] >= 2 * abs(diff):
+                break
+            chosen = np.array([smallest])
+        else:
             break
-        order = movable[rng.permutation(movable.size)]
-        reach = np.cumsum(step[order])
-        k = int(np.searchsorted(reach, abs(diff), side="right"))
-        if k < order.size and abs(abs(diff) - reach[k]) < abs(diff) - (reach[k - 1] if k else 0):
-            k += 1  # one more step lands closer to the target than stopping short
-        if k == 0:
-            break
-        chosen = order[:k]
         counts[chosen] += np.sign(diff) * step[chosen]
     return counts
 
