@@ -230,8 +230,13 @@ def _rescaled_counts(counts: np.ndarray, expected_total: float | None,
         return counts
     if counts.sum() > 0 and rng is not None:
         counts = _stepped_towards(counts.copy(), target, rng)
-        if abs(int(counts.sum()) - target) <= max(1, target // 100):
-            return counts   # a child or two off the total beats a count the source never had
+        residual = target - int(counts.sum())
+        if residual and abs(residual) <= max(1, target // 100):
+            # the last few children go to (or leave) one parent that stays within the drawn range
+            room = (counts + residual <= counts.max()) & (counts + residual >= 0) & (counts > 0)
+            if room.any():
+                counts[rng.choice(np.flatnonzero(room))] += residual
+                return counts
     total = counts.sum()
     if total == 0 or total == target:
         return counts

@@ -41,6 +41,7 @@ def test_rescaled_counts_stay_on_drawn_values() -> None:
     counts = rng.choice([1, 2, 4, 6, 9, 14], size=400)
     target = int(counts.sum() * 1.04)
     out = _rescaled_counts(counts, target, rng)
-    assert abs(out.sum() - target) <= 1
-    assert set(np.unique(out)) <= {1, 2, 4, 6, 9, 14}
+    assert out.sum() == target
+    assert (~np.isin(out, [1, 2, 4, 6, 9, 14])).sum() <= 1   # at most one parent takes the last few
+    assert out.max() <= 14
     assert (out != counts).mean() < 0.2   # a few parents moved, not all of them
