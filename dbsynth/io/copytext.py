@@ -173,6 +173,8 @@ def _timestamp(s: pd.Series, col: sa.Column) -> list[str]:
 
 def _date(s: pd.Series, col: sa.Column) -> list[str]:
     if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if pd.api.types.infer_dtype(s, skipna=False) == "date":  # datetime.date objects only (codecs give these)
+            return list(map(dt.date.isoformat, s.tolist()))  # faster than numpy's conversion of objects
         return [d.isoformat() for d in convert_present(s, col, "postgresql")]
     if s.dt.tz is not None:
         s = s.dt.tz_localize(None)  # the local date, as Timestamp.date() gives

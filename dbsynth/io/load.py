@@ -28,7 +28,7 @@ from psycopg import sql
 
 from dbsynth.errors import DbsynthError, SchemaError
 from dbsynth.io.copytext import copy_text
-from dbsynth.io.values import convert, json_dumps
+from dbsynth.io.values import bind_values, convert, json_dumps
 
 __all__ = ["insert_frame", "make_transactional", "reset_sequences", "transactional_ddl", "update_rows"]
 
@@ -81,7 +81,7 @@ def insert_frame(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,
     names = _writable(table, frame)
     if frame.empty or not names:
         return 0
-    with _failure(f"writing table {table.fullname}"):
+    with _failure(f"writing table {table.fullname}", _driver_error(conn)):
         _insert(conn, table, frame[names], batch_rows)
     return len(frame)
 
@@ -99,7 +99,7 @@ def update_rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,
     _writable(table, frame[keys + values])
     if frame.empty or not values:
         return 0
-    with _failure(f"updating table {table.fullname}"):
+    with _failure(f"updating table {table.fullname}", _driver_error(conn)):
         if conn.dialect.name == "sqlite":
             return _update_many(conn, table, frame, keys, values)
         return _update_via_staging(conn, table, frame, keys, values)
@@ -130,11 +130,11 @@ def reset_sequences(conn: sa.Connection, metadata: sa.MetaData) -> None:
 
 
 @contextlib.contextmanager
-def _failure(what: str) -> Iterator[None]:
+def _failure(what: str, driver_error: type[Exception] = psycopg.Error) -> Iterator[None]:
     """Driver errors become one line naming the table; the caller's transaction still rolls back."""
     try:
         yield
-    except (sa.exc.DBAPIError, psycopg.Error) as exc:
+    except (sa.exc.DBAPIError, psycopg.Error, driver_error) as exc:
         raise DbsynthError(f"{what} failed: {_first_line(exc)}") from exc
 
 
@@ -147,10 +147,53 @@ def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, batch_row
         with raw.cursor() as cur:
             _copy(cur, table, [table.c[n] for n in names], frame, batch_rows)
         return
-    stmt = table.insert().values({n: _bind(table.c[n], n) for n in names})
     batch_rows = batch_rows or 10_000
+    if conn.dialect.name in ("sqlite", "mysql", "mariadb") and conn.dialect.paramstyle in ("qmark", "format"):
+        _executemany(conn, table, names, frame, batch_rows)
+        return
+    stmt = table.insert().values({n: _bind(table.c[n], n) for n in names})
     for start in range(0, len(frame), batch_rows):
         conn.execute(stmt, _records(frame.iloc[start:start + batch_rows], table, names, conn.dialect.name))
+
+
+def _executemany(conn: sa.Connection, table: sa.Table, names: list[str], frame: pd.DataFrame,
+                 batch_rows: int) -> None:
+    """The DBAPI's own executemany with row tuples, inside the open transaction.
+
+    Values are prepared a column at a time (dbsynth.io.values.bind_values), never a
+    dict per row. PyMySQL rewrites an INSERT ... VALUES executemany into multi-row
+    statements of at most `max_stmt_length` bytes; that is kept below the server's
+    max_allowed_packet.
+    """
+    dialect = conn.dialect
+    q = dialect.identifier_preparer
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    target = f"{q.format_table(table)} ({', '.join(q.quote(n) for n in names)})"
+    if mark == "%s":
+        target = target.replace("%", "%%")  # a % in a name is literal, not a placeholder
+    statement = f"INSERT INTO {target} VALUES ({', '.join([mark] * len(names))})"
+    columns = [table.c[n] for n in names]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dialect.name in ("mysql", "mariadb"):
+            cursor.max_stmt_length = _statement_bytes(conn)
+        for start in range(0, len(frame), batch_rows):
+            chunk = frame.iloc[start:start + batch_rows]
+            values = [bind_values(chunk[c.name], c, dialect) for c in columns]
+            cursor.executemany(statement, list(zip(*values)))
+    finally:
+        cursor.close()
+
+
+def _statement_bytes(conn: sa.Connection) -> int:
+    """The longest multi-row INSERT to send MySQL: 4 MB, less where max_allowed_packet is smaller."""
+    packet = int(conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar() or 1 << 20)
+    return max(1024, min(4 << 20, packet - (64 << 10) if packet > 128 << 10 else packet // 2))
+
+
+def _driver_error(conn: sa.Connection) -> type[Exception]:
+    """The DBAPI module's Error class: raw cursors raise it without SQLAlchemy's wrapping."""
+    return getattr(conn.dialect.loaded_dbapi, "Error", psycopg.Error)
 
 
 def _update_many(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,

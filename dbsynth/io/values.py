@@ -23,7 +23,7 @@ from sqlalchemy.dialects import mysql, postgresql
 
 from dbsynth.errors import SchemaError
 
-__all__ = ["conversion_error", "convert", "convert_present", "json_dumps", "missing", "objects", "utc_datetimes"]
+__all__ = ["conversion_error", "convert", "convert_present", "json_dumps", "missing", "objects", "utc_datetimes", "bind_values"]
 
 
 def convert(series: pd.Series, col: sa.Column, dialect: str) -> np.ndarray:
@@ -194,3 +194,36 @@ def _json_default(v: Any) -> Any:
 def json_dumps(v: Any) -> str:
     return json.dumps(v, default=_json_default, ensure_ascii=False)
 
+
+
+def bind_values(series: pd.Series, col: sa.Column, dialect: sa.Dialect) -> list[Any]:
+    """What SQLAlchemy would hand the DBAPI driver for `col`, a whole column at a time.
+
+    The converted values pass through the column type's own bind processor (SQLite's
+    date formats, Interval's emulation, Boolean's integers), so a raw executemany
+    stores exactly what ``conn.execute(insert, records)`` stored, without building a
+    dict per row or processing parameters row by row. JSON goes in as text we
+    serialised ourselves (numpy scalars and all), so NULL stays SQL NULL.
+    """
+    typ = col.type
+    if isinstance(typ, sa.JSON):
+        return [None if v is None else json_dumps(v) for v in convert(series, col, dialect.name).tolist()]
+    process = typ._cached_bind_processor(dialect)
+    if process is not None and pd.api.types.is_datetime64_any_dtype(series.dtype) \
+            and isinstance(typ, sa.DateTime) and process(_PROBE) == _SQLITE_PROBE:
+        return _sqlite_datetimes(series)  # the processor writes SQLite's text: numpy writes the same
+    values = convert(series, col, dialect.name).tolist()
+    return values if process is None else list(map(process, values))
+
+
+_PROBE = dt.datetime(2001, 2, 3, 4, 5, 6, 7)
+_SQLITE_PROBE = "2001-02-03 04:05:06.000007"
+
+
+def _sqlite_datetimes(series: pd.Series) -> list[Any]:
+    """SQLAlchemy's SQLite DATETIME text ('2024-02-29 23:59:59.123456'), from numpy's ISO text."""
+    mask = missing(series)
+    texts = utc_datetimes(series[~mask], aware=False).to_numpy(dtype="datetime64[us]").astype(str).tolist()
+    out = np.full(len(series), None, dtype=object)
+    out[~mask] = [t.replace("T", " ", 1) for t in texts]
+    return out.tolist()
