@@ -101,8 +101,7 @@ def _special_float(v: float) -> str:
 def _decimal(s: pd.Series, col: sa.Column) -> list[str]:
     """numeric(p, s): the value rounded half-even to the scale, as ``Decimal(repr).quantize`` does.
 
-    Floats take a numpy path: v * 10**scale rounded to an integer and printed with the point
-    put back. That is exact unless the scaled value lies within float error of a half
+    Floats take a numpy path: v * 10**scale rounded to an integer, printed with an exponent. That is exact unless the scaled value lies within float error of a half
     (2.675 -> 267.49999999999997): those few go through Decimal, as before.
     """
     scale = getattr(col.type, "scale", None)
@@ -132,14 +131,22 @@ def _decimal(s: pd.Series, col: sa.Column) -> list[str]:
 
 
 def _scaled_texts(units: np.ndarray, scale: int) -> list[str]:
-    """Integers counting 10**-scale steps, printed as decimals: 1234 at scale 2 -> '12.34'."""
-    if scale == 0:
-        return list(map(str, units.tolist()))
-    whole, part = np.divmod(np.abs(units), 10 ** scale)
-    texts = list(map(f"{{}}.{{:0{scale}d}}".format, whole.tolist(), part.tolist()))
-    for i in np.flatnonzero(units < 0).tolist():
-        texts[i] = "-" + texts[i]
-    return texts
+    """Integers counting 10**-scale steps, as numeric text: 1234 at scale 2 -> '1234e-2' (12.34).
+
+    PostgreSQL reads the exponent form exactly and stores it at the column's scale, so the
+    value is the one '12.34' gives; str() and one concatenation are much cheaper than
+    formatting a point in. Each distinct value is spelled once.
+    """
+    suffix = f"e-{scale}" if scale else ""
+    return _spelled_once(units, lambda u: [t + suffix for t in map(str, u.tolist())])
+
+
+def _spelled_once(values: np.ndarray, spell: Callable[[np.ndarray], list[str]]) -> list[str]:
+    """spell() applied to the distinct values only (dates, prices, rates repeat a lot), then spread back."""
+    codes, uniques = pd.factorize(values)
+    if len(uniques) * 2 > len(values):
+        return spell(values)  # mostly distinct: factorizing would not pay
+    return np.asarray(spell(np.asarray(uniques)), dtype=object)[codes].tolist()
 
 
 def _quantize(v: float, quantum: decimal.Decimal) -> decimal.Decimal:
@@ -173,8 +180,8 @@ def _timestamp(s: pd.Series, col: sa.Column) -> list[str]:
 
 def _date(s: pd.Series, col: sa.Column) -> list[str]:
     if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        if pd.api.types.infer_dtype(s, skipna=False) == "date":  # datetime.date objects only (codecs give these)
-            return list(map(dt.date.isoformat, s.tolist()))  # faster than numpy's conversion of objects
+        if pd.api.types.infer_dtype(s, skipna=False) == "date":  # datetime.date objects (codecs give these)
+            return _spelled_once(s.to_numpy(dtype=object), lambda d: list(map(dt.date.isoformat, d.tolist())))
         return [d.isoformat() for d in convert_present(s, col, "postgresql")]
     if s.dt.tz is not None:
         s = s.dt.tz_localize(None)  # the local date, as Timestamp.date() gives

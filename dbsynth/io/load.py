@@ -1,10 +1,12 @@
 """Bulk loading of sampled frames into the target, and the fix-ups after it.
 
 The write stage should run at the database's own bulk-load speed: COPY on
-PostgreSQL (psycopg 3), multi-row executemany batches elsewhere, never a round
-trip per row. Values are converted per column, from pandas' representation
-(NaN, NaT, pd.NA, numpy scalars, Timestamps) to the plain Python values drivers
-understand, using the target column's type.
+PostgreSQL (psycopg 3) fed with text built a column at a time
+(:mod:`dbsynth.io.copytext`), the DBAPI's own executemany with row tuples on
+SQLite and MySQL (PyMySQL turns it into multi-row INSERTs), never a round trip
+or a Python conversion per row. Values are converted a column at a time by
+:mod:`dbsynth.io.values`, from pandas' representation (NaN, NaT, pd.NA, numpy
+scalars, Timestamps) to what the target column's type takes.
 
 Transactions: on PostgreSQL and SQLite the caller runs create_schema, every
 insert, every update and reset_sequences in ONE transaction, so a failure leaves

@@ -104,7 +104,7 @@ def test_a_nul_character_is_a_one_line_error_naming_the_column() -> None:
 def test_copy_text_layout() -> None:
     t = _table("t", sa.Column("s", sa.Text), sa.Column("n", sa.Numeric(6, 2)), sa.Column("b", sa.Boolean))
     frame = pd.DataFrame({"k": [1, 2], "s": ["a\tb", None], "n": [1.5, None], "b": [True, None]})
-    assert copy_text(frame, list(t.columns)) == f"1\ta\\tb\t1.50\tt\n2\t{NULL}\t{NULL}\t{NULL}\n"
+    assert copy_text(frame, list(t.columns)) == f"1\ta\\tb\t150e-2\tt\n2\t{NULL}\t{NULL}\t{NULL}\n"
 
 
 HALF_EVEN = decimal.Context(prec=100, rounding=decimal.ROUND_HALF_EVEN)
