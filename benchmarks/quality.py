@@ -72,7 +72,10 @@ warnings.filterwarnings("ignore")
 import numpy as np
 import pandas as pd
 import sdv
-from sdv.metadata import MultiTableMetadata
+try:
+    from sdv.metadata import MultiTableMetadata
+except ImportError:   # sdv 2.x: one Metadata class (keyword arguments below work with both)
+    from sdv.metadata import Metadata as MultiTableMetadata
 from sdv.multi_table import HMASynthesizer
 
 def progress(**kw):   # the parent reads these lines if it has to cut the run off
@@ -99,9 +102,12 @@ schema_sql = [r[0] for r in con.execute(
 con.close()
 
 refused = []
-md = MultiTableMetadata()
-for t in tables:
-    md.detect_table_from_dataframe(t, data[t])
+if hasattr(MultiTableMetadata, "detect_table_from_dataframe"):
+    md = MultiTableMetadata()
+    for t in tables:
+        md.detect_table_from_dataframe(table_name=t, data=data[t])
+else:   # sdv 2.x: detection of all tables at once; keys are declared below from the schema
+    md = MultiTableMetadata.detect_from_dataframes(data, infer_keys=None)
 # only keys SDV can represent are ids: a single-column PK, single-column FKs (columns of composite keys stay data)
 key_cols = {t: set(pks[t] if len(pks[t]) == 1 else []) | {cols[0] for _, cols, _ in fks[t] if len(cols) == 1}
             for t in tables}
@@ -110,11 +116,11 @@ for t in tables:
     meta.primary_key = None
     for c, spec in list(meta.columns.items()):
         if c in key_cols[t]:
-            md.update_column(t, c, sdtype="id")
+            md.update_column(table_name=t, column_name=c, sdtype="id")
         elif spec.get("sdtype") == "id":   # detected as an id but no key: model it as a category
-            md.update_column(t, c, sdtype="categorical")
+            md.update_column(table_name=t, column_name=c, sdtype="categorical")
     if len(pks[t]) == 1:
-        md.set_primary_key(t, pks[t][0])
+        md.set_primary_key(table_name=t, column_name=pks[t][0])
     elif len(pks[t]) > 1:
         refused.append(f"{t}: composite primary key {tuple(pks[t])} (SDV supports single-column keys only); "
                        "left without a primary key, duplicate key rows dropped before writing")
@@ -244,7 +250,7 @@ def run_hma(sdv_python: str, source_file: Path, folder: Path, tag: str, timeout:
     """HMA on one SQLite file in the SDV venv.
 
     Returns a dict with status: "ok" (with fit_s, sample_s, peak_mb, rows, target), "timeout" (phase
-    reached, fit_s when fit had finished, peak_mb so far), "refused" or "missing" (with why).
+    reached, fit_s when fit had finished, peak_mb so far), "refused", "failed" or "missing" (with why).
     """
     if not Path(sdv_python).exists():
         return {"status": "missing", "why": f"no SDV interpreter at {sdv_python} (see the docstring for the venv)"}
@@ -282,7 +288,9 @@ def run_hma(sdv_python: str, source_file: Path, folder: Path, tag: str, timeout:
                  if line.strip() and not line.startswith("HMA-PROGRESS ")]
         first = next((i for i, line in enumerate(lines) if "Error:" in line and not line.startswith("File")),
                      max(len(lines) - 3, 0))
-        return {**res, "status": "refused", "why": "SDV refused: " + " ".join(lines[first:first + 2])}
+        refused = any(e in stderr for e in ("SynthesizerInputError", "InvalidMetadataError"))
+        return {**res, "status": "refused" if refused else "failed",
+                "why": ("SDV refused: " if refused else "SDV failed: ") + " ".join(lines[first:first + 2])}
     return {**res, **json.loads(stdout.strip().splitlines()[-1]), "status": "ok", "target": f"sqlite:///{target}"}
 
 
