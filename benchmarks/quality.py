@@ -1,9 +1,13 @@
 """Quality and speed of dbsynth against SDV's HMASynthesizer, side by side in one run.
 
     python benchmarks/quality.py [--sf 0.01] [--sdv-python /tmp/sdv-1.37.4/bin/python] [--hma-timeout 900]
-                                 [--force-hma] [--tpchgen /tmp/tpchvenv/bin/tpchgen-cli] [--only chinook,tpch]
+                                 [--force-hma] [--tpchgen /tmp/tpchvenv/bin/tpchgen-cli]
+                                 [--only chinook-core,tpch-partsupp,chinook,tpch]
 
-For each benchmark database (Chinook; TPC-H at --sf loaded into SQLite with PKs and FKs declared):
+Databases: Chinook; TPC-H at --sf loaded into SQLite with PKs and FKs declared; and two parts of them
+inside HMA's supported envelope (<= 5 tables, one level of parent -> child), so that there is a quality
+comparison where HMA finishes: chinook-core (album, genre, media_type, track) and tpch-partsupp
+(part, supplier, partsupp). For each:
   * dbsynth: train (fit) then generate (sample) with seed 0 into a fresh SQLite file, in a child
     process (its peak RSS is its own) -- the same as `dbsynth.clone(..., seed=0)`, timed in two parts;
   * SDV HMASynthesizer: a child process in a separate venv (SDV is not a dbsynth dependency) loads the
