@@ -23,6 +23,7 @@ from dbsynth.io.read import read_tables, where_mask
 from dbsynth.io.write import check_target, write_database
 from dbsynth.progress import Progress, SilentProgress, stage
 from dbsynth.modelfile import load_model, save_model
+from dbsynth.models.torch_support import require_device
 from dbsynth.relational.fit import TUNE_BUDGET, FittedDatabase, fit_database
 from dbsynth.relational.plan import TablePlan, plan_tables
 from dbsynth.relational.partitions import ROWS_PER_PARTITION, generate_partitions, partition_count
@@ -121,11 +122,12 @@ def resolve_config(config: ConfigLike = None, **options: Any) -> Config:
 
 def train(source: str, model_path: str | Path, *, config: ConfigLike = None, seed: int | None = None,
           model: str | None = None, max_train_rows: int | None = None, tune_budget: float | None = None,
-          epsilon: float | None = None, delta: float | None = None,
+          epsilon: float | None = None, delta: float | None = None, device: str | None = None,
           progress: Progress | None = None) -> TrainResult:
     """Fit generators on `source` and store them in a model file; no source row is stored."""
     cfg = resolve_config(config, seed=seed, model=model, max_train_rows=max_train_rows, tune_budget=tune_budget,
-                         epsilon=epsilon, delta=delta)
+                         epsilon=epsilon, delta=delta, device=device)
+    require_device(cfg.device)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     source_url = parse_url(source)
@@ -147,16 +149,20 @@ def train(source: str, model_path: str | Path, *, config: ConfigLike = None, see
 def generate(model_path: str | Path, target: str, *, config: ConfigLike = None, seed: int | None = None,
              scale: float | None = None, if_exists: str | None = None, jobs: int | None = None,
              dask: str | None = None, rows_per_partition: int | None = None,
-             rebalance: Sequence[str] = (), progress: Progress | None = None) -> CloneResult:
+             rebalance: Sequence[str] = (), device: str | None = None,
+             progress: Progress | None = None) -> CloneResult:
     """Write a synthetic database from a model file; the source is not needed.
 
     Rows are generated in partitions of about `rows_per_partition` rows (memory
-    stays flat whatever the scale), sampled by `jobs` processes.
+    stays flat whatever the scale), sampled by `jobs` processes. Torch generators
+    sample on `device` (the config's, default auto), wherever they were trained.
     """
-    cfg = _with_rebalance(resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, jobs=jobs, dask=dask),
-                          rebalance)
+    cfg = _with_rebalance(resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, jobs=jobs, dask=dask,
+                                         device=device), rebalance)
+    require_device(cfg.device)
     started = time.perf_counter()
     fitted, manifest = load_model(Path(model_path))
+    place_generators(fitted, cfg.device)
     with target_engine(parse_url(target)) as dst:
         result = _generate(fitted, dst, cfg, progress or SilentProgress(), started, rows_per_partition)
     result.warnings[:0] = list(manifest.get("info", {}).get("warnings", []))
@@ -168,7 +174,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
           max_train_rows: int | None = None, tune_budget: float | None = None,
           epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
           dask: str | None = None, rows_per_partition: int | None = None, rebalance: Sequence[str] = (),
-          progress: Progress | None = None) -> CloneResult:
+          device: str | None = None, progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
     The same as `train` then `generate` with the same seed, without the file.
@@ -176,8 +182,9 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
     """
     cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
                          max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta,
-                         jobs=jobs, dask=dask)
+                         jobs=jobs, dask=dask, device=device)
     cfg = _with_rebalance(cfg, rebalance)
+    require_device(cfg.device)
     progress = progress or SilentProgress()
     started = time.perf_counter()
     src = open_source(parse_url(source))
@@ -240,7 +247,7 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
     with stage(progress, "fitting models", len(order.tables)) as p:
         fitted = fit_database(schema, order, plans, frames, seed=cfg.seed, model=cfg.model or DEFAULT_MODEL,
                               tune_budget=cfg.tune_budget or TUNE_BUDGET, epsilon=cfg.epsilon, delta=cfg.delta,
-                              on_table=p.advance)
+                              on_table=p.advance, device=cfg.device)
     for name, rows in subset_rows.items():  # a `where` subset is the new full size of its table
         fitted.tables[name].source_rows = rows
     return fitted
@@ -283,6 +290,14 @@ def _shares_in(engine: Engine, table: str, column: str) -> dict[str, float]:
         rows = conn.execute(sa.select(t.c[column], sa.func.count()).group_by(t.c[column])).fetchall()
     total = max(sum(n for _, n in rows), 1)
     return {str(v): n / total for v, n in sorted(rows, key=lambda r: -r[1])}
+
+
+def place_generators(fitted: FittedDatabase, device: str) -> None:
+    """Move the torch generators of a loaded model onto `device` (auto, cpu or cuda)."""
+    for f in fitted.tables.values():
+        place = getattr(f.generator, "place", None)
+        if place is not None:
+            place(device)
 
 
 def model_choices(fitted: FittedDatabase) -> dict[str, str]:

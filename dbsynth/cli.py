@@ -30,7 +30,7 @@ from dbsynth.errors import ConfigError, DbsynthError
 from dbsynth.inspection import inspection_to_dict
 
 MODEL_HELP = ("Generator for every table: auto (auto-tuning picks per table on a holdout), bayesnet, copula, "
-              "neural or independent. [default: auto]")
+              "neural (VAE), gan or independent. [default: auto]")
 CONFIG_HELP = ("TOML file with every option and per-table / per-column rules (copy, skip, where, fake, null, "
                "hash, ...); see docs/config.md. Flags given on the command line win.")
 
@@ -65,6 +65,11 @@ MaxTrainRows = Annotated[Optional[int], typer.Option(
     "--max-train-rows", min=100,
     help=f"Fit on whole subtrees of a share of root rows so that no table exceeds about this many rows. "
          f"[default: {MAX_TRAIN_ROWS:,}]")]
+
+Device = Annotated[Optional[str], typer.Option(
+    "--device", metavar="auto|cpu|cuda",
+    help="Where the torch models (neural, gan) train and sample: auto takes a GPU when torch sees one. "
+         "[default: auto]")]
 
 
 app = typer.Typer(
@@ -151,13 +156,14 @@ def clone(
     epsilon: Epsilon = None,
     delta: Delta = None,
     max_train_rows: MaxTrainRows = None,
+    device: Device = None,
 ) -> None:
     """Clone SOURCE_URL into TARGET_URL as synthetic data."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
                                          if_exists=if_exists, model=model, max_train_rows=max_train_rows,
                                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
-                                         dask=dask, rebalance=rebalance or (), progress=progress))
+                                         dask=dask, rebalance=rebalance or (), device=device, progress=progress))
     _summarise(result, "cloned")
 
 
@@ -173,12 +179,13 @@ def train(
     epsilon: Epsilon = None,
     delta: Delta = None,
     max_train_rows: MaxTrainRows = None,
+    device: Device = None,
 ) -> None:
     """Fit generators on SOURCE_URL and save them, to generate many times without the source."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: train_model(source, output, config=config, seed=seed, model=model,
                                               max_train_rows=max_train_rows, tune_budget=tune_budget,
-                                              epsilon=epsilon, delta=delta, progress=progress))
+                                              epsilon=epsilon, delta=delta, device=device, progress=progress))
     for line in result.privacy:
         typer.echo(f"privacy: {line}")
     for warning in result.warnings:
@@ -200,12 +207,13 @@ def generate(
     jobs: Jobs = None,
     rebalance: Rebalance = None,
     dask: Dask = None,
+    device: Device = None,
 ) -> None:
     """Write a synthetic database from a model file; the source database is not needed."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: generate_database(model_path, target, config=config, seed=seed, scale=scale,
                                             if_exists=if_exists, jobs=jobs, dask=dask,
-                                            rebalance=rebalance or (), progress=progress))
+                                            rebalance=rebalance or (), device=device, progress=progress))
     _summarise(result, "generated")
 
 

@@ -18,8 +18,8 @@ same output. A candidate starts only if its estimate fits what is left (the
 first always runs, so there is a score); the skipped are recorded, and the
 real seconds are measured and reported. The neural model trains for a fixed
 number of epochs with early stopping on a validation split; its wall-clock
-cap is only a safety net (logged when it binds); the GAN trains a fixed
-number of steps, with its cap likewise a safety net. The refit of the winner is
+cap is only a safety net (logged when it binds); the GAN stops early on a
+holdout score, with its cap likewise a safety net. The refit of the winner is
 outside the budget.
 
 A challenger replaces the default only when it beats it by ``MIN_GAIN``: on
@@ -43,6 +43,7 @@ from dbsynth.models import Generator, create
 from dbsynth.models.gan import TIME_BUDGET as GAN_TIME_BUDGET
 from dbsynth.models.neural import TIME_BUDGET as NEURAL_TIME_BUDGET
 from dbsynth.models.scoring import fidelity
+from dbsynth.models.torch_support import with_device
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +75,18 @@ class TuningResult:
 def choose_generator(data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
                      rng: np.random.Generator, *,
                      candidates: Sequence[tuple[str, dict[str, Any]]] | None = None,
-                     budget_seconds: float = 10.0, holdout: float = 0.25) -> TuningResult:
-    """Fit candidates on a train split, score them on the holdout, refit the best on all rows."""
+                     budget_seconds: float = 10.0, holdout: float = 0.25, device: str = "auto") -> TuningResult:
+    """Fit candidates on a train split, score them on the holdout, refit the best on all rows.
+
+    `device` goes to the torch candidates (neural, gan) only, and is not recorded in their settings.
+    """
     started = time.perf_counter()
     data = np.asarray(data, dtype=np.int64)
     candidates = list(DEFAULT_CANDIDATES if candidates is None else candidates)
     n_hold = int(round(len(data) * holdout))
     if n_hold < MIN_HOLDOUT_ROWS or len(data) - n_hold < 1:
         name, settings = DEFAULT
-        generator = _fit(name, settings, data, cardinalities, n_conditions, rng)
+        generator = _fit(name, settings, data, cardinalities, n_conditions, rng, device)
         trial = {"name": name, "settings": settings, "skipped": f"{len(data)} rows: too few to tune"}
         return TuningResult(generator, name, dict(settings), math.nan, [trial])
 
@@ -106,12 +110,12 @@ def choose_generator(data: np.ndarray, cardinalities: Sequence[int], n_condition
         spent += cost
         if name == "neural":  # a safety net only: epochs and early stopping decide, not the clock
             settings = {**settings, "time_budget": max(NEURAL_TIME_BUDGET, 10 * cost)}
-        if name == "gan":     # likewise: fixed epochs and max_steps decide
+        if name == "gan":     # likewise: early stopping and max_steps decide
             settings = {**settings, "time_budget": max(GAN_TIME_BUDGET, 10 * cost)}
         try:
             t0 = time.perf_counter()
             generator = _fit(name, settings, train, cardinalities, n_conditions,
-                             np.random.default_rng(int(fit_seed)))
+                             np.random.default_rng(int(fit_seed)), device)
             t1 = time.perf_counter()
             synthetic = generator.sample(len(evidence), np.random.default_rng(int(sample_seed)), evidence)
             t2 = time.perf_counter()
@@ -125,7 +129,8 @@ def choose_generator(data: np.ndarray, cardinalities: Sequence[int], n_condition
     scored = [t for t in trials if "score" in t]
     if not scored:  # every candidate failed: fall back to the default untuned
         name, settings = DEFAULT
-        generator = _fit(name, settings, data, cardinalities, n_conditions, np.random.default_rng(refit_seed))
+        generator = _fit(name, settings, data, cardinalities, n_conditions, np.random.default_rng(refit_seed),
+                         device)
         return TuningResult(generator, name, dict(settings), math.nan, trials)
     default = scored[0]
     best = max(scored, key=lambda t: t["score"])  # max keeps the first of equals
@@ -133,7 +138,7 @@ def choose_generator(data: np.ndarray, cardinalities: Sequence[int], n_condition
         best = default
     log.info("tuning: %s %s wins with %.4f", best["name"], best["settings"], best["score"])
     generator = _fit(best["name"], best["settings"], data, cardinalities, n_conditions,
-                     np.random.default_rng(refit_seed))
+                     np.random.default_rng(refit_seed), device)
     return TuningResult(generator, best["name"], dict(best["settings"]), float(best["score"]), trials)
 
 
@@ -142,9 +147,10 @@ def estimated_seconds(name: str, settings: dict[str, Any], rows: int, columns: i
 
     Calibrated on Chinook's track table (3,500 x 10): bayesnet(2) 0.13 s, copula
     0.02 s, neural about 4 s. Structure search grows with columns squared. The GAN
-    runs a fixed number of steps (one critic and one generator update each), about
-    60 ms a step at track's 10 columns (wide one-hots), so ~2 min at its default
-    cap of 2,000 steps: under the default budget it only runs when asked for.
+    stops early on a holdout score, typically within 1,000 steps (one critic and
+    one generator update each, about 20-30 ms of CPU at a batch of 200 and 6-10
+    columns), so ~30 s: under the default budget of 10 it runs only when asked
+    for or with a larger --tune-budget.
     """
     scored_rows = min(rows, 20_000)
     if name == "bayesnet":
@@ -153,15 +159,14 @@ def estimated_seconds(name: str, settings: dict[str, Any], rows: int, columns: i
         return 5e-7 * rows * columns + 0.01
     if name == "neural":
         return 1e-4 * rows * columns + 1.0
-    if name == "gan":   # fixed steps: epochs x rows // batch, at most max_steps (2,000 by default)
-        steps = min(int(settings.get("epochs", 300)) * max(1, rows // int(settings.get("batch_size", 500))),
-                    int(settings.get("max_steps", 2000)))
-        return steps * (0.01 + 0.005 * columns) + 1.0
+    if name == "gan":   # early stopping on a holdout ends most runs by ~1,000 steps (max_steps: 3,000)
+        steps = min(int(settings.get("max_steps", 3000)), 1000)
+        return steps * (0.01 + 0.002 * columns) + 1.0
     return 1e-8 * rows * columns + 0.001
 
 
 def _fit(name: str, settings: dict[str, Any], data: np.ndarray, cardinalities: Sequence[int],
-         n_conditions: int, rng: np.random.Generator) -> Generator:
-    generator = create(name, **settings)
+         n_conditions: int, rng: np.random.Generator, device: str = "auto") -> Generator:
+    generator = create(name, **with_device(name, settings, device))
     generator.fit(data, cardinalities, n_conditions, rng)
     return generator

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
+from dbsynth.io.deferred_ddl import restore, set_aside
 from dbsynth.io.views import create_views, drop_views, existing_views
 from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, table_for, target_metadata
 from dbsynth.io.load import (
@@ -111,7 +112,9 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
                 drop_tables(conn, existing)
             create_schema(conn, metadata)
             created = True
+            aside = set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
             _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table)
+            restore(conn, aside)
             reset_sequences(conn, metadata)
             warnings += create_views(conn, schema.views)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:

@@ -39,7 +39,8 @@ import numpy as np
 
 from dbsynth.models.base import check_evidence, register
 from dbsynth.models.torch_support import (
-    column_offsets, cpu_threads, pick_device, torch_module, weights_from_json, weights_to_json,
+    check_device_setting, column_offsets, cpu_threads, loaded_device, pick_device, torch_module, weights_from_json,
+    weights_to_json,
 )
 
 if TYPE_CHECKING:
@@ -145,8 +146,7 @@ class NeuralGenerator:
                  time_budget: float = TIME_BUDGET, learning_rate: float = 5e-3, patience: int = 10,
                  beta: float = 0.5, threads: int = 1, device: str = "auto", epsilon: float | None = None,
                  delta: float | None = None, max_grad_norm: float = 1.0) -> None:
-        if device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+        check_device_setting(device)
         if epsilon is not None and np.isfinite(epsilon):
             if not epsilon > 0 or delta is None or not 0 < delta < 1:
                 from dbsynth.errors import ConfigError
@@ -173,6 +173,12 @@ class NeuralGenerator:
     def _build(self) -> _Network:
         k = self.n_conditions
         return _Network(self.cards[:k], self.cards[k:], self.settings["latent_dim"], self.settings["hidden"])
+
+    def place(self, device: str) -> None:
+        """Train or sample on `device` from now on (auto, cpu or cuda); moves fitted weights there."""
+        self.settings["device"] = check_device_setting(device)
+        if self.network is not None:
+            self.network.to(pick_device(device))
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
@@ -305,7 +311,7 @@ class NeuralGenerator:
             network = g._build()
             weights_from_json(network.modules, s["weights"])
             network.modules.eval()
-            g.network = network.to(g._device())
+            g.network = network.to(loaded_device(g.settings["device"]))
         return g
 
 

@@ -18,12 +18,50 @@ def torch_module() -> Any:
     return module
 
 
+DEVICES = ("auto", "cpu", "cuda")
+TORCH_MODELS = frozenset({"neural", "gan"})   # the generators that take a `device` setting
+
+
+def with_device(name: str, settings: dict[str, Any], device: str) -> dict[str, Any]:
+    """`settings` plus `device` when generator `name` runs on torch (the others take no device)."""
+    return {**settings, "device": device} if name in TORCH_MODELS else dict(settings)
+
+
+def check_device_setting(setting: str) -> str:
+    """`setting` if it is one of DEVICES, else a ValueError (a bad value in code, not from a user)."""
+    if setting not in DEVICES:
+        raise ValueError(f"device must be auto, cpu or cuda, not {setting!r}")
+    return setting
+
+
 def pick_device(setting: str) -> Any:
-    """`auto` takes a GPU when torch sees one; `cpu` and `cuda` are taken as given."""
+    """`auto` takes a GPU when torch sees one, `cpu` the CPU; `cuda` without a GPU is a ConfigError."""
     torch = torch_module()
     if setting == "auto":
         setting = "cuda" if torch.cuda.is_available() else "cpu"
+    elif setting == "cuda" and not torch.cuda.is_available():
+        from dbsynth.errors import ConfigError
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(f"--device cuda: torch {torch.__version__} ({build}) sees no CUDA GPU; "
+                          f"use --device auto or cpu, or install a CUDA build of torch")
     return torch.device(setting)
+
+
+def loaded_device(setting: str) -> Any:
+    """Where a model read from a file goes: its own setting, but the CPU when that was `cuda` and there
+    is no GPU here (a model trained on a GPU machine must still load on a laptop; `generate --device`
+    places it explicitly afterwards)."""
+    torch = torch_module()
+    if setting == "cuda" and not torch.cuda.is_available():
+        return torch.device("cpu")
+    return pick_device(setting)
+
+
+def require_device(setting: str) -> None:
+    """Refuse `cuda` up front, before any data is read, when torch sees no GPU (torch imported only then)."""
+    check_device_setting(setting)
+    if setting == "cuda":
+        pick_device(setting)
 
 
 @contextmanager
@@ -65,3 +103,45 @@ def weights_from_json(modules: Any, weights: dict[str, Any]) -> None:
                                   .reshape(w["shape"]).copy())
         state[key] = tensor.long() if key.endswith("num_batches_tracked") else tensor
     modules.load_state_dict(state)
+
+
+class Segments:
+    """Softmax, log-softmax and one-hots over the columns of a flat (n, sum(cards)) logit matrix.
+
+    The heads of all generated columns side by side, handled in a fixed handful of tensor
+    operations whatever the number of columns (a Python loop over 20 heads cost more than
+    the network itself at our sizes). Each segment's max is subtracted first (no overflow).
+    """
+
+    def __init__(self, cards: Sequence[int], device: Any) -> None:
+        torch = torch_module()
+        self.cards = [int(c) for c in cards]
+        self.width = sum(self.cards)
+        self.column_of = torch.repeat_interleave(torch.arange(len(self.cards)),
+                                                 torch.as_tensor(self.cards)).to(device)
+        self.offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(self.cards)[:-1]]),
+                                       dtype=torch.long).to(device)
+
+    def _shifted(self, logits: Any) -> Any:
+        torch = torch_module()
+        with torch.no_grad():   # a per-segment constant: softmax does not depend on it
+            index = self.column_of.expand(len(logits), -1)
+            peak = torch.full((len(logits), len(self.cards)), -torch.inf, device=logits.device,
+                              dtype=logits.dtype).scatter_reduce(1, index, logits, "amax")
+        return logits - peak[:, self.column_of]
+
+    def log_softmax(self, logits: Any) -> Any:
+        torch = torch_module()
+        shifted = self._shifted(logits)
+        sums = torch.zeros((len(logits), len(self.cards)), device=logits.device,
+                           dtype=logits.dtype).index_add(1, self.column_of, shifted.exp())
+        return shifted - sums.log()[:, self.column_of]
+
+    def softmax(self, logits: Any) -> Any:
+        return self.log_softmax(logits).exp()
+
+    def one_hot(self, states: Any) -> Any:
+        """(n, columns) states -> (n, width) one-hots."""
+        torch = torch_module()
+        out = torch.zeros((len(states), self.width), device=states.device)
+        return out.scatter_(1, states + self.offsets, 1.0)

@@ -27,6 +27,7 @@ from dbsynth.relational.plan import TablePlan
 from dbsynth.relational.within_bin import fit_within_bin
 from dbsynth.schema.model import Schema, Table
 from dbsynth.privacy import TableBudget, TableCost, budget_to_json, describe, split_budget
+from dbsynth.models.torch_support import with_device
 from dbsynth.tuning import choose_generator
 
 MAX_CONDITIONS = 3
@@ -95,7 +96,7 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
               fitted: dict[str, FittedTable], source_states: dict[str, dict[str, np.ndarray]],
               model: str, rng: np.random.Generator, seed: int = 0,
               tune_budget: float = TUNE_BUDGET,
-              privacy: TableBudget | None = None) -> tuple[FittedTable, dict[str, np.ndarray]]:
+              privacy: TableBudget | None = None, device: str = "auto") -> tuple[FittedTable, dict[str, np.ndarray]]:
     """Fit `plan.name`; returns the fitted table and its source rows' states (for its children)."""
     table = schema.table(plan.name)
     frame = frames[plan.name]
@@ -179,15 +180,16 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
         name = plan.model or model
         if privacy is not None:  # choosing by a holdout score on real rows would leak: no tuning under DP
             name = "bayesnet" if name == "auto" else name
-            result.generator = create(name, **privacy.generator_settings(name))
+            result.generator = create(name, **with_device(name, privacy.generator_settings(name), device))
             result.generator.fit(data, cards, len(result.conditions), rng)
         elif name == "auto":
-            tuned = choose_generator(data, cards, len(result.conditions), rng, budget_seconds=tune_budget)
+            tuned = choose_generator(data, cards, len(result.conditions), rng, budget_seconds=tune_budget,
+                                     device=device)
             result.generator = tuned.generator
             result.tuning = {"name": tuned.name, "settings": tuned.settings, "score": tuned.score,
                              "trials": tuned.trials}
         else:
-            result.generator = create(name)
+            result.generator = create(name, **with_device(name, {}, device))
             result.generator.fit(data, cards, len(result.conditions), rng)
     return result, states
 
@@ -284,7 +286,7 @@ class FittedDatabase:
 def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
                  frames: dict[str, pd.DataFrame], *, seed: int, model: str, tune_budget: float = 10.0,
                  epsilon: float | None = None, delta: float | None = None,
-                 on_table: Callable[[str], None] | None = None) -> FittedDatabase:
+                 on_table: Callable[[str], None] | None = None, device: str = "auto") -> FittedDatabase:
     """Fit every table, parents first (children are conditioned on their parents' states).
 
     With `epsilon`, the budget is split across tables (sequential composition)
@@ -302,7 +304,7 @@ def fit_database(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan],
     for name in order.tables:
         fitted[name], source_states[name] = fit_table(
             schema, plans[name], frames, fitted, source_states, model, table_rng(seed, name, "fit"), seed,
-            tune_budget, budget[name] if budget else None)
+            tune_budget, budget[name] if budget else None, device)
         if on_table:
             on_table(name)
     return FittedDatabase(schema, order, fitted, seed, privacy=budget_to_json(budget) if budget else None,

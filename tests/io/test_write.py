@@ -287,7 +287,7 @@ def test_quoted_names_survive_every_path(target: sa.Engine) -> None:
 
 
 def test_conversion_edge_cases() -> None:
-    from dbsynth.io.load import _convert  # the conversion is the contract here, not the database
+    from dbsynth.io.values import convert as _convert  # the conversion is the contract here
     md = sa.MetaData()
     t = sa.Table("t", md, sa.Column("j", sa.JSON), sa.Column("big", sa.BigInteger), sa.Column("n", sa.Integer),
                  sa.Column("at", sa.DateTime(timezone=True)), sa.Column("s", sa.String(10)))
@@ -307,7 +307,7 @@ def test_conversion_edge_cases() -> None:
 
 
 def test_decimal_values_are_quantised_to_the_column_scale() -> None:
-    from dbsynth.io.load import _convert  # the conversion is the contract here, not the database
+    from dbsynth.io.values import convert as _convert  # the conversion is the contract here
     col = sa.Column("x", sa.Numeric(10, 2))
     sa.Table("t", sa.MetaData(), col)
     got = _convert(pd.Series([0.1, 2.675, None, 1e-9]), col, "postgresql").tolist()

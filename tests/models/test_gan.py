@@ -36,8 +36,8 @@ def fitted(name: str, data: np.ndarray, n_conditions: int = 0, seed: int = 1, **
 
 @pytest.fixture(scope="module")
 def conditioned():
-    """One model with column a as its parent condition, shared: training is the slow part (~300 steps)."""
-    return fitted("gan", planted(2000), n_conditions=1, epochs=30, batch_size=200, device="cpu")
+    """One model with column a as its parent condition, shared: training is the slow part (<= 600 steps)."""
+    return fitted("gan", planted(2000), n_conditions=1, max_steps=600, device="cpu")
 
 
 def test_gan_learns_a_planted_dependence_that_independent_loses(conditioned):
@@ -73,7 +73,8 @@ def test_gan_round_trips_through_json_to_identical_samples(conditioned):
 
 def test_same_seed_same_samples_and_the_global_torch_rng_is_untouched():
     data = planted(400)
-    small = {"epochs": 3, "batch_size": 100, "pac": 5, "hidden": 32, "embedding_dim": 16, "device": "cpu"}
+    small = {"max_steps": 20, "eval_every": 10, "batch_size": 100, "pac": 5, "hidden": 32, "embedding_dim": 16,
+             "device": "cpu"}
     torch.manual_seed(123)
     before = torch.random.get_rng_state()
     threads = torch.get_num_threads()
@@ -86,12 +87,21 @@ def test_same_seed_same_samples_and_the_global_torch_rng_is_untouched():
     assert not np.array_equal(one, other)
 
 
-def test_epochs_max_steps_and_the_time_cap_stop_training():
-    data = planted(400)
-    small = {"batch_size": 100, "pac": 5, "hidden": 16, "embedding_dim": 8}
-    assert fitted("gan", data, epochs=3, **small).epochs_run == 3
-    assert fitted("gan", data, epochs=50, max_steps=8, **small).epochs_run == 2     # 4 steps an epoch
-    assert fitted("gan", data, epochs=1000, time_budget=0.0, **small).epochs_run == 1
+def test_max_steps_early_stopping_and_the_time_cap_stop_training():
+    data = planted(600)
+    small = {"batch_size": 100, "pac": 5, "hidden": 16, "embedding_dim": 8, "eval_every": 5}
+    assert fitted("gan", data, max_steps=12, patience=100, **small).steps_run == 12
+    assert fitted("gan", data, max_steps=1000, time_budget=0.0, **small).steps_run == 5    # first check
+    # the learning rate 0 never improves on the first check: patience 2 stops at the third
+    assert fitted("gan", data, max_steps=1000, learning_rate=0.0, patience=2, **small).steps_run == 15
+
+
+def test_early_stopping_keeps_the_best_checkpoint():
+    data = planted(2000)
+    gan = fitted("gan", data, max_steps=400, eval_every=50, patience=100, device="cpu")
+    assert gan.steps_run == 400
+    # the kept weights reproduce the best holdout score seen, which beats the untrained one
+    assert 0.5 < gan.holdout_score <= 1.0
 
 
 def test_training_by_sampling_picks_states_by_log_frequency():
@@ -115,9 +125,9 @@ def test_settings_are_checked():
 
 @pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
 def test_degenerate_inputs():
-    only_conditions = fitted("gan", planted(50)[:, :1].repeat(4, axis=1), n_conditions=4, epochs=1)
+    only_conditions = fitted("gan", planted(50)[:, :1].repeat(4, axis=1), n_conditions=4, max_steps=1)
     assert only_conditions.sample(3, np.random.default_rng(0), np.zeros((3, 4), dtype=np.int64)).shape == (3, 4)
-    empty = fitted("gan", np.empty((0, 4), dtype=np.int64), epochs=1)
+    empty = fitted("gan", np.empty((0, 4), dtype=np.int64), max_steps=1)
     assert empty.sample(5, np.random.default_rng(0)).shape == (5, 4)
 
 
