@@ -77,13 +77,37 @@ class NumericCodec:
             states = np.where(np.isnan(numbers), self.null_state, states)
         return states.astype(np.int64)
 
-    def decode(self, states: np.ndarray, rng: np.random.Generator) -> pd.Series:
+    def positions(self, values: pd.Series) -> np.ndarray:
+        """Each value's mid-rank inside its bin's values, in [0, 1] (NaN for NULL).
+
+        Two columns' positions inside their bins are correlated where the
+        columns are (a long track is a big file even within the top bin);
+        dbsynth.relational.within_bin learns that and hands `decode` the draws.
+        """
+        numbers = to_numbers(values, self.value_kind)
+        states = np.searchsorted(self.edges, numbers, side="right")
+        out = np.full(numbers.size, np.nan)
+        for b, inside in enumerate(self.bin_values):
+            rows = np.flatnonzero((states == b) & ~np.isnan(numbers))
+            if rows.size and inside.size > 1:
+                sorted_values = inside.astype(float)
+                lo = np.searchsorted(sorted_values, numbers[rows], side="left")
+                hi = np.searchsorted(sorted_values, numbers[rows], side="right")
+                out[rows] = np.clip((lo + hi) / 2 / inside.size, 0.0, 1.0)
+        return out
+
+    def decode(self, states: np.ndarray, rng: np.random.Generator, u: np.ndarray | None = None) -> pd.Series:
+        """Values for states; `u` (uniforms in [0, 1), one per row) picks the place inside each bin."""
         integer = self.value_kind == "integer"
         out = np.full(states.shape[0], None if integer else np.nan, dtype=object if integer else float)
         for b, values in enumerate(self.bin_values):
             rows = np.flatnonzero(states == b)
             if rows.size and values.size:
-                out[rows] = values[rng.integers(0, values.size, rows.size)]
+                if u is None:
+                    picks = rng.integers(0, values.size, rows.size)
+                else:
+                    picks = np.minimum((u[rows] * values.size).astype(np.int64), values.size - 1)
+                out[rows] = values[picks]
         if integer:
             return _integer_series(out)
         if self.value_kind == "decimal" and self.precision is not None:

@@ -24,6 +24,7 @@ from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.relational import derived as derived_rules
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
+from dbsynth.relational.within_bin import fit_within_bin
 from dbsynth.schema.model import Schema, Table
 from dbsynth.privacy import TableBudget, TableCost, budget_to_json, describe, split_budget
 from dbsynth.models.torch_support import with_device
@@ -32,6 +33,7 @@ from dbsynth.tuning import choose_generator
 MAX_CONDITIONS = 3
 TUNE_BUDGET = 10.0         # estimated seconds of auto-tuning per table
 MIN_CONDITION_MI = 0.01   # nats; below this a parent column tells the child nothing
+MAX_VIA = 2               # secondary parents' columns the child models, to pick a matching parent
 
 
 def count_column(ref: FkRef) -> str:
@@ -40,6 +42,17 @@ def count_column(ref: FkRef) -> str:
 
 def null_flag_column(ref: FkRef) -> str:
     return f"#null:{ref.index}"
+
+
+def via_column(ref: FkRef, parent_column: str) -> str:
+    """State column holding the secondary parent's state of `parent_column` (modelled by the child)."""
+    return f"#via:{ref.index}:{parent_column}"
+
+
+def via_columns(fit: FittedTable, ref: FkRef) -> list[tuple[str, str]]:
+    """(state column, parent state column) pairs the child's model generates for secondary edge `ref`."""
+    prefix = f"#via:{ref.index}:"
+    return [(name, name[len(prefix):]) for name in fit.codecs if name.startswith(prefix)]
 
 
 @dataclass
@@ -58,6 +71,7 @@ class FittedTable:
     copied_counts: dict[FkRef, np.ndarray] = field(default_factory=dict)  # their real child counts
     tuning: dict[str, Any] | None = None    # auto-tuning's choice: name, settings, holdout score, trials
     derived: dict[str, Any] = field(default_factory=dict)  # JSON rules: copies, offsets, running, aggregates
+    within_bin: dict[str, Any] | None = None  # correlation of numbers' places inside their bins (within_bin.py)
 
     @property
     def state_columns(self) -> list[str]:
@@ -127,6 +141,16 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
             values[null_flag_column(ref)] = isnull
             result.codecs[null_flag_column(ref)] = CategoricalCodec.fit(isnull, min_count=1)
     states = {name: codec.encode(values[name]) for name, codec in result.codecs.items()}
+    if plan.mode == "model" and privacy is None:   # under DP this correlation would be an unnoised release
+        result.within_bin = fit_within_bin({c: result.codecs[c] for c in plan.modelled if c in result.codecs},
+                                           values)
+    if plan.mode == "model":
+        for ref in plan.secondary:
+            for name, parent_states in _via_states(schema, ref, frame, frames, fitted, source_states,
+                                                   states, result.codecs).items():
+                result.codecs[name] = CategoricalCodec.fit(pd.Series(parent_states.tolist(), dtype=object),
+                                                           min_count=1)
+                states[name] = result.codecs[name].encode(pd.Series(parent_states.tolist(), dtype=object))
 
     for ref in plan.deferred:
         cols = list(ref.fk(schema).columns)
@@ -191,10 +215,46 @@ def _child_counts(schema: Schema, ref: FkRef, parent: pd.DataFrame,
     return np.bincount(rows[rows >= 0], minlength=len(parent)).astype(np.int64)
 
 
+def _via_states(schema: Schema, ref: FkRef, frame: pd.DataFrame, frames: dict[str, pd.DataFrame],
+                fitted: dict[str, FittedTable], source_states: dict[str, dict[str, np.ndarray]],
+                own: dict[str, np.ndarray], own_codecs: dict[str, Codec]) -> dict[str, np.ndarray]:
+    """The secondary parent's columns most tied to the child's, as parent states per child row.
+
+    Why: a line's product or a flight's destination airport is not random. The
+    child's model learns these parent states jointly with its own columns; at
+    sampling time the FK goes to a synthetic parent holding the generated state
+    (see sample._secondary_assigner), so "expensive products sell in small
+    quantities" survives across the secondary edge. -1 marks a row without one.
+    """
+    fk = ref.fk(schema)
+    parent_name = fk.referred_table
+    if parent_name not in fitted or parent_name == ref.table or parent_name not in source_states:
+        return {}
+    parent_fit = fitted[parent_name]
+    rows = parent_row_index(frame, frames[parent_name], fk.columns, fk.referred_columns)
+    if not (rows >= 0).any():
+        return {}
+    candidates = {
+        name: np.where(rows >= 0, source_states[parent_name][name][np.maximum(rows, 0)], -1)
+        for name in parent_fit.state_columns if not name.startswith("#") and name in source_states[parent_name]
+    }
+    cards = {name: parent_fit.codecs[name].n_states + 1 for name in candidates}
+    shifted = {name: np.where(v >= 0, v, cards[name] - 1) for name, v in candidates.items()}
+    chosen = _choose_conditions(shifted, cards, own, {n: c.n_states for n, c in own_codecs.items()},
+                                corrected=True)
+    return {via_column(ref, name): candidates[name] for name in chosen[:MAX_VIA]}
+
+
 def _choose_conditions(candidates: dict[str, np.ndarray], cards: dict[str, int],
-                       own: dict[str, np.ndarray], own_cards: dict[str, int]) -> list[str]:
-    """The parent columns that tell most about any of the child's own columns."""
-    from dbsynth.models.bayesnet import mutual_information
+                       own: dict[str, np.ndarray], own_cards: dict[str, int], corrected: bool = False) -> list[str]:
+    """The parent columns that tell most about any of the child's own columns.
+
+    `corrected` scores by mutual information less its small-sample bias, so a
+    many-valued parent column (a name, an id-like code) is not chosen for noise.
+    """
+    from dbsynth.models.bayesnet import corrected_information, mutual_information
+
+    score_of = corrected_information if corrected else mutual_information
 
     scores: list[tuple[float, str]] = []
     for name, values in candidates.items():
@@ -205,7 +265,7 @@ def _choose_conditions(candidates: dict[str, np.ndarray], cards: dict[str, int],
         best = 0.0
         for col, states in own.items():
             data = np.column_stack([values, states])
-            best = max(best, mutual_information(data, 1, [0], [cards[name], own_cards[col]]))
+            best = max(best, score_of(data, 1, [0], [cards[name], own_cards[col]]))
         scores.append((best, name))
     scores.sort(key=lambda s: (-s[0], s[1]))
     return [name for score, name in scores[:MAX_CONDITIONS] if score >= MIN_CONDITION_MI]

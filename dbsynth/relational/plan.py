@@ -68,24 +68,49 @@ def plan_tables(schema: Schema, order: LoadOrder, frames: dict[str, pd.DataFrame
     plans = {}
     for name in order.tables:
         plan = _plan_table(schema, schema.table(name), order, frames, tuple(child_edges[name]))
-        lookup = lookup_reason(schema, plan, frames)
+        lookup = lookup_reason(schema, plan, frames, plans)
         if lookup:
             plan = replace(plan, mode="copy", mode_reason=lookup)
         plans[name] = _apply_rules(plan, config, frames[name])
     return plans
 
 
-def lookup_reason(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame]) -> str:
-    """Why `plan.name` looks like a lookup table to copy verbatim, or "" when it does not."""
+def lookup_reason(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
+                  planned: dict[str, TablePlan] | None = None) -> str:
+    """Why `plan.name` looks like a lookup table to copy verbatim, or "" when it does not.
+
+    A small table qualifies when many rows point at it. Rows pointing at a small
+    table that points at it count too, and a small table whose FKs all refer to
+    copied tables qualifies as well: nation -> region is one lookup hierarchy,
+    and copying both keeps nation's region keys valid. `planned` holds the plans
+    of the tables before this one in load order.
+    """
     table = schema.table(plan.name)
     rows = len(frames[plan.name])
-    if table.foreign_keys or not plan.child_edges or not 0 < rows <= LOOKUP_MAX_ROWS:
+    if not plan.child_edges or not 0 < rows <= LOOKUP_MAX_ROWS:
         return ""
-    pointing = sum(int(frames[r.table][list(r.fk(schema).columns)].notna().all(axis=1).sum())
-                   for r in plan.child_edges)
+    planned = planned or {}
+    if any(planned.get(fk.referred_table) is None or planned[fk.referred_table].mode != "copy"
+           or fk.referred_table == plan.name for fk in table.foreign_keys):
+        return ""
+    pointing = _pointing_rows(schema, plan.name, frames, set())
     if pointing < LOOKUP_MIN_FANOUT * rows:
         return ""
     return f"lookup table: {rows} rows, {pointing:,} rows point at it"
+
+
+def _pointing_rows(schema: Schema, name: str, frames: dict[str, pd.DataFrame], seen: set[str]) -> int:
+    """Rows whose FK refers to `name`, plus those pointing at its small (lookup-sized) children."""
+    seen = seen | {name}
+    total = 0
+    for child in schema.tables:
+        for fk in child.foreign_keys:
+            if fk.referred_table != name or child.name == name or child.name not in frames:
+                continue
+            total += int(frames[child.name][list(fk.columns)].notna().all(axis=1).sum())
+            if len(frames[child.name]) <= LOOKUP_MAX_ROWS and child.name not in seen:
+                total += _pointing_rows(schema, child.name, frames, seen)
+    return total
 
 
 def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TablePlan:

@@ -20,10 +20,11 @@ import pandas as pd
 from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.relational import derived as derived_rules
 from dbsynth.relational.deferred import fill_cross_reference, fill_self_reference, require_update_key
-from dbsynth.relational.fit import FittedTable, count_column, null_flag_column
-from dbsynth.relational.keys import degree_weighted_parents, generate_keys, running_index
+from dbsynth.relational.fit import FittedTable, count_column, null_flag_column, via_columns
+from dbsynth.relational.keys import generate_keys, matched_parents, running_index
 from dbsynth.relational.checks import enforce_checks, satisfied
 from dbsynth.relational.unique import enforce_unique
+from dbsynth.relational.within_bin import draw_positions
 from dbsynth.config import Rebalance
 from dbsynth.relational.rebalance import rebalance_rows, target_shares
 from dbsynth.schema.model import Schema, Table
@@ -43,6 +44,7 @@ class SyntheticDatabase:
     copied: frozenset[str] = frozenset()     # verbatim tables: written with the first partition only
 
 
+SWAP_ROUNDS = 8                 # duplicate junction pairs first swap parents (degrees kept), then redraw
 MIN_ROOTS_PER_PARTITION = 100   # fewer root rows than this per partition: not worth splitting
 
 
@@ -118,13 +120,17 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
         states = {c: np.zeros(n, dtype=np.int64) for c in fit.codecs}
 
     columns: dict[str, pd.Series] = {}
+    places = draw_positions(fit.within_bin, n, np.random.default_rng(rng.integers(2**63))) if fit.within_bin else {}
     for col in plan.modelled:
-        columns[col] = fit.codecs[col].decode(states[col], rng).reset_index(drop=True)
+        if col in places:
+            columns[col] = fit.codecs[col].decode(states[col], rng, u=places[col]).reset_index(drop=True)
+        else:
+            columns[col] = fit.codecs[col].decode(states[col], rng).reset_index(drop=True)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
     counts = {ref: _rescaled_counts(fit.codecs[count_column(ref)].decode(states[count_column(ref)], rng)
                                     .fillna(0).to_numpy(dtype=np.int64),
                                     fit.child_totals.get(ref, 0) * n / max(fit.train_rows, 1)
-                                    if fit.child_totals.get(ref, 0) >= 0 else None)
+                                    if fit.child_totals.get(ref, 0) >= 0 else None, rng)
               for ref in plan.child_edges}
 
     if plan.primary is not None:
@@ -205,18 +211,34 @@ def _copied_table(fit: FittedTable, scale: float, rng: np.random.Generator) -> S
     return SyntheticTable(frame, states, counts)
 
 
-def _rescaled_counts(counts: np.ndarray, expected_total: float | None) -> np.ndarray:
-    """Counts scaled so they add up to the expected number of children.
+def _rescaled_counts(counts: np.ndarray, expected_total: float | None,
+                     rng: np.random.Generator | None = None) -> np.ndarray:
+    """Counts nudged so they add up to the expected number of children.
 
     With few parents (8 employees, 59 customers) independent draws make the
-    child table's size swing widely; rescaling keeps each parent's relative
-    share (and so the learned correlation) while the total follows --scale.
+    child table's size swing widely. Scaling every count would move them off
+    the values the source has (an invoice has 1, 2, 4, 6, 9 or 14 lines; scaled
+    by 1.04 they become 7, 10 and 15), so instead a few parents move one step
+    to the next count value already drawn, until the total is met; only when
+    that cannot close the gap is every count scaled.
     """
     counts = np.maximum(counts, 0)
     if expected_total is None:  # trained with differential privacy: no exact total was kept
         return counts
-    total, target = counts.sum(), int(round(expected_total))
-    if total == 0 or counts.size == 0 or total == target:
+    target = int(round(expected_total))
+    if counts.size == 0 or counts.sum() == target:
+        return counts
+    if counts.sum() > 0 and rng is not None:
+        counts = _stepped_towards(counts.copy(), target, rng)
+        residual = target - int(counts.sum())
+        if residual and abs(residual) <= max(1, target // 100):
+            # the last few children go to (or leave) one parent that stays within the drawn range
+            room = (counts + residual <= counts.max()) & (counts + residual >= 0) & (counts > 0)
+            if room.any():
+                counts[rng.choice(np.flatnonzero(room))] += residual
+                return counts
+    total = counts.sum()
+    if total == 0 or total == target:
         return counts
     exact = counts * (target / total)
     out = np.floor(exact).astype(np.int64)
@@ -224,6 +246,36 @@ def _rescaled_counts(counts: np.ndarray, expected_total: float | None) -> np.nda
     if short > 0:  # largest remainders get the missing units
         out[np.argsort(-(exact - out), kind="stable")[:short]] += 1
     return out
+
+
+def _stepped_towards(counts: np.ndarray, target: int, rng: np.random.Generator) -> np.ndarray:
+    """Move randomly chosen counts to the neighbouring drawn value until the sum is `target`."""
+    support = np.unique(counts)
+    if support.size < 2:
+        return counts
+    for _ in range(64):
+        diff = target - int(counts.sum())
+        if diff == 0:
+            break
+        at = np.searchsorted(support, counts)
+        if diff > 0:
+            step = support[np.minimum(at + 1, support.size - 1)] - counts
+        else:
+            step = counts - support[np.maximum(at - 1, 0)]
+        movable = np.flatnonzero(step > 0)
+        fits = movable[step[movable] <= abs(diff)]
+        if fits.size:  # steps that do not overshoot, in random order, as many as the gap takes
+            order = fits[rng.permutation(fits.size)]
+            chosen = order[:int(np.searchsorted(np.cumsum(step[order]), abs(diff), side="right"))]
+        elif movable.size:  # every step overshoots: take the smallest if it lands closer
+            smallest = movable[np.argmin(step[movable])]
+            if step[smallest] >= 2 * abs(diff):
+                break
+            chosen = np.array([smallest])
+        else:
+            break
+        counts[chosen] += np.sign(diff) * step[chosen]
+    return counts
 
 
 def _null_rows(fit: FittedTable, linked: int, scale: float) -> int:
@@ -248,6 +300,13 @@ def _assign_fk(frame: pd.DataFrame, fk_cols: tuple[str, ...], ref_cols: tuple[st
 def _secondary_assigner(schema: Schema, ref: FkRef, fit: FittedTable, frame: pd.DataFrame,
                         states: dict[str, np.ndarray], synthetic: dict[str, SyntheticTable],
                         rng: np.random.Generator) -> Callable[[np.ndarray], None]:
+    """Points the secondary FK at synthetic parents of the kind the child's model asked for.
+
+    The first call assigns every row (see keys.matched_parents). Later calls
+    come from enforce_unique for rows that duplicate a key (a junction pair
+    drawn twice): those rows swap parents with other rows wanting the same
+    kind, so each parent keeps exactly its sampled number of children.
+    """
     fk = ref.fk(schema)
     parent = synthetic[fk.referred_table]
     degrees = parent.counts.get(ref, np.ones(len(parent.frame), dtype=np.int64))
@@ -259,18 +318,77 @@ def _secondary_assigner(schema: Schema, ref: FkRef, fit: FittedTable, frame: pd.
     if len(parent.frame) == 0:
         is_null[:] = True
     referred = parent.frame[list(fk.referred_columns)].to_numpy(dtype=object)
+    wanted, parent_keys = _wanted_kinds(fit, ref, states, parent, len(frame), rng)
+    picks = np.full(len(frame), -1, dtype=np.int64)
+    redraws = [0]
 
-    def assign(rows: np.ndarray) -> None:
-        picks = degree_weighted_parents(rows.size, degrees, rng) if rows.size else rows
+    def write(rows: np.ndarray) -> None:
         for j, col in enumerate(fk.columns):
             if col not in frame.columns:
                 frame[col] = pd.Series([None] * len(frame), dtype=object)
             values = frame[col].to_numpy(dtype=object).copy()
-            values[rows] = referred[picks, j] if picks.size else None
+            values[rows] = referred[picks[rows], j] if rows.size and referred.size else None
             values[rows[is_null[rows]]] = None
             frame[col] = values
 
+    def assign(rows: np.ndarray) -> None:
+        if not rows.size or not len(parent.frame):
+            write(rows)
+            return
+        if (picks < 0).all():  # the first call: every row
+            picks[rows] = matched_parents([w[rows] for w in wanted], parent_keys, degrees, rng)
+            write(rows)
+            return
+        redraws[0] += 1
+        if redraws[0] > SWAP_ROUNDS:  # swapping did not settle it (one parent holds most rows): draw afresh
+            picks[rows] = matched_parents([w[rows] for w in wanted], parent_keys, degrees, rng)
+            write(rows)
+            return
+        partners = _swap_partners(rows, wanted[0], rng)
+        picks[rows], picks[partners] = picks[partners], picks[rows].copy()
+        write(np.union1d(rows, partners))
+
     return assign
+
+
+def _wanted_kinds(fit: FittedTable, ref: FkRef, states: dict[str, np.ndarray], parent: SyntheticTable,
+                  n: int, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per child row the kind of parent it wants (-1: any), and each synthetic parent's kind.
+
+    One level per prefix of the modelled parent columns, finest first: all of
+    them, then fewer, down to the most telling one alone.
+    """
+    wanted = np.zeros(n, dtype=np.int64)
+    parent_keys = np.zeros(len(parent.frame), dtype=np.int64)
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    for state_column, parent_column in via_columns(fit, ref):
+        if state_column not in states or parent_column not in parent.states:
+            continue
+        want = pd.to_numeric(fit.codecs[state_column].decode(states[state_column], rng), errors="coerce")
+        want = want.fillna(-1).to_numpy(dtype=np.int64)
+        have = parent.states[parent_column].astype(np.int64)
+        base = max(int(have.max(initial=0)), int(want.max(initial=0))) + 2
+        wanted = np.where((wanted < 0) | (want < 0), -1, wanted * base + want)
+        parent_keys = parent_keys * base + have
+        levels.append((wanted, parent_keys))
+    if not levels:
+        return [np.full(n, -1, dtype=np.int64)], [parent_keys]
+    levels.reverse()
+    return [w for w, _ in levels], [k for _, k in levels]
+
+
+def _swap_partners(rows: np.ndarray, wanted: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each row, another row wanting the same kind of parent (any row when it is alone)."""
+    n = wanted.size
+    partners = rng.integers(0, n, rows.size)
+    order = np.argsort(wanted, kind="stable")
+    sorted_keys = wanted[order]
+    lo = np.searchsorted(sorted_keys, wanted[rows], side="left")
+    hi = np.searchsorted(sorted_keys, wanted[rows], side="right")
+    many = hi - lo > 1
+    offsets = (rng.random(rows.size) * (hi - lo)).astype(np.int64)
+    partners[many] = order[(lo + offsets)[many]]
+    return partners
 
 
 def _cap_unique_fk_counts(schema: Schema, counts: dict[FkRef, np.ndarray]) -> None:

@@ -68,6 +68,7 @@ def fitted_to_state(f: FittedTable) -> dict[str, Any]:
         "copied_counts": [[_ref(r), v.tolist()] for r, v in f.copied_counts.items()],
         "tuning": f.tuning,
         "derived": f.derived,
+        "within_bin": f.within_bin,
     }
 
 
@@ -85,6 +86,7 @@ def fitted_from_state(s: dict[str, Any]) -> FittedTable:
         copied_counts={_unref(r): np.asarray(v, dtype=np.int64) for r, v in s["copied_counts"]},
         tuning=s["tuning"],
         derived=s.get("derived") or {},
+        within_bin=s.get("within_bin"),
     )
 
 

@@ -59,7 +59,7 @@ def _namespaces(inspector: sa.Inspector, dialect: str, wanted: Sequence[str] | N
                               f"namespace ({default})")
         return [None]
     present = [s for s in inspector.get_schema_names()
-               if s not in _SYSTEM_SCHEMAS and not s.startswith(("pg_temp", "pg_toast"))]
+               if s not in _SYSTEM_SCHEMAS and not s.startswith(("pg_temp", "pg_toast", "dbsynth_shadow_"))]
     if wanted:
         missing = [w for w in wanted if w not in present]
         if missing:

@@ -95,6 +95,8 @@ LINE_NO_BROKEN = ("SELECT count(*) FROM (SELECT order_id, count(*) n, count(DIST
 PRICE_COPIED = ("SELECT avg((l.price = p.price)::int) FROM order_line l JOIN product p ON p.id = l.product_id")
 TOTAL_SUMMED = ("SELECT avg((abs(o.total - coalesce(s.s, 0)) <= 0.01)::int) FROM orders o LEFT JOIN "
                 "(SELECT order_id, sum(price * qty) s FROM order_line GROUP BY order_id) s ON s.order_id = o.id")
+QTY_BY_CATEGORY = ("SELECT p.category, avg(l.qty) FROM order_line l JOIN product p ON p.id = l.product_id "
+                   "GROUP BY p.category")
 PER_TIER = ("SELECT a.tier, count(o.id)::float / count(DISTINCT a.id) FROM account a "
             "LEFT JOIN orders o ON o.account_id = a.id GROUP BY a.tier")
 
@@ -121,6 +123,13 @@ def test_planted_rules_hold_in_the_clone(postgres_url: str, postgres_target: str
     assert real["gold"] > 3 * real["basic"]
     for tier, mean in real.items():
         assert abs(synthetic[tier] - mean) <= 0.15 * mean, (tier, synthetic, real)
+
+    # a line's quantity depends on its *secondary* parent's category (bulk 10-20, retail 1-4, luxury 1-2)
+    real_qty, synthetic_qty = dict(_rows(postgres_url, QTY_BY_CATEGORY)), dict(_rows(postgres_target, QTY_BY_CATEGORY))
+    assert real_qty["bulk"] > 3 * real_qty["retail"]
+    assert float(synthetic_qty["bulk"]) > 3 * float(synthetic_qty["retail"]), synthetic_qty
+    for category, mean in real_qty.items():
+        assert abs(float(synthetic_qty[category]) - float(mean)) <= 0.2 * float(mean), (synthetic_qty, real_qty)
 
     known = {city for names in COUNTRIES.values() for city in names}
     pairs = _rows(postgres_target, "SELECT city, count(DISTINCT country) FROM account GROUP BY city")
