@@ -244,6 +244,7 @@ def refresh(
     epsilon: Epsilon = None,
     delta: Delta = None,
     max_train_rows: MaxTrainRows = None,
+    device: Device = None,
     quiet: bool = typer.Option(False, "--quiet", "-q",
                                help="Print nothing unless it fails (for cron). Exit codes: 0 refreshed, 1 failed "
                                     "(the target is unchanged), 2 bad options, 75 another refresh of the target "
@@ -256,7 +257,8 @@ def refresh(
                                          drift_threshold=drift_threshold, retrain=retrain, config=config, seed=seed,
                                          scale=scale, model=model, max_train_rows=max_train_rows,
                                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
-                                         dask=dask, rebalance=rebalance or (), progress=progress))
+                                         dask=dask, rebalance=rebalance or (), device=device,
+                                         progress=progress))
     if quiet:
         return
     typer.echo(result.decision)

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Sequence
 
 from dbsynth.api import (
-    DEFAULT_MODEL, CloneResult, ConfigLike, _fit, _generate, _source_schema, _with_rebalance, resolve_config,
+    DEFAULT_MODEL, CloneResult, ConfigLike, _fit, _generate, _source_schema, _with_rebalance, place_generators,
+    resolve_config,
 )
+from dbsynth.models.torch_support import require_device
 from dbsynth.atomic import shadow_target
 from dbsynth.config import Config
 from dbsynth.errors import ConfigError
@@ -92,7 +94,7 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
             max_train_rows: int | None = None, tune_budget: float | None = None,
             epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
             dask: str | None = None, rows_per_partition: int | None = None, rebalance: Sequence[str] = (),
-            progress: Progress | None = None) -> RefreshResult:
+            device: str | None = None, progress: Progress | None = None) -> RefreshResult:
     """Regenerate `target` from a model file, or from a source (retraining only if it drifted), atomically."""
     threshold = DRIFT_THRESHOLD if drift_threshold is None else drift_threshold
     if not 0 <= threshold:
@@ -106,7 +108,9 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
         raise ConfigError(f"{', '.join(named)} only apply when refreshing from a source database; "
                           f"{given} is a model file")
     cfg = resolve_config(config, seed=seed, scale=scale, model=model, max_train_rows=max_train_rows,
-                         tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs, dask=dask)
+                         tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs, dask=dask,
+                         device=device)
+    require_device(cfg.device)
     cfg = _with_rebalance(cfg, rebalance)
     progress = progress or SilentProgress()
     started = time.perf_counter()
@@ -118,6 +122,7 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
             path = Path(model_file) if model_file else default_model_path(given, target)
             chosen = _model_for_source(given, path, cfg, threshold, retrain, progress)
         _check_one_namespace(chosen.fitted.schema, engine)
+        place_generators(chosen.fitted, cfg.device)
         write_cfg = dataclasses.replace(cfg, if_exists="refuse")  # the shadow is new and empty
         result = _generate(chosen.fitted, engine, write_cfg, progress, started, rows_per_partition)
         schema = chosen.fitted.schema
