@@ -81,11 +81,12 @@ def detect(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
             for ref in plan.fk_refs}
 
     copies, taken = [], set()
+    parent_cache: dict[tuple[str, str, str], Any] = {}
     for col in candidates:
         kind = table.column(col).type.kind
         if kind not in COPYABLE:
             continue
-        rule = _find_copy(schema, table, col, kind, frame, frames, rows, fitted or {})
+        rule = _find_copy(schema, table, col, kind, frame, frames, rows, fitted or {}, parent_cache)
         if rule:
             copies.append(rule)
             taken.add(col)
@@ -131,8 +132,11 @@ def detect(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
 
 def _find_copy(schema: Schema, table: Table, col: str, kind: str, frame: pd.DataFrame,
                frames: dict[str, pd.DataFrame], rows: dict[FkRef, np.ndarray],
-               fitted: dict[str, Any]) -> dict[str, Any] | None:
+               fitted: dict[str, Any], cache: dict[tuple[str, str, str], Any] | None = None) -> dict[str, Any] | None:
+    """`cache` keeps per-parent-column work (normalised values, the reproduced check) across child columns."""
+    cache = {} if cache is None else cache
     child = _normalised(frame[col], kind)
+    mine = child.to_numpy(dtype=object)
     for ref, prow in rows.items():
         fk = ref.fk(schema)
         parent_table = schema.table(fk.referred_table)
@@ -143,13 +147,17 @@ def _find_copy(schema: Schema, table: Table, col: str, kind: str, frame: pd.Data
             pkind = parent_table.column(pcol).type.kind
             if pkind != kind and not (pkind in NUMERIC and kind in NUMERIC):
                 continue
-            if not _reproduced(fitted.get(fk.referred_table), pcol, parent[pcol]):
+            if ("reproduced", fk.referred_table, pcol) not in cache:
+                cache["reproduced", fk.referred_table, pcol] = _reproduced(
+                    fitted.get(fk.referred_table), pcol, parent[pcol])
+            if not cache["reproduced", fk.referred_table, pcol]:
                 continue  # the parent's synthetic values are fakes: the child models its own
-            pvals = _normalised(parent[pcol], pkind).to_numpy(dtype=object)
+            if ("values", fk.referred_table, pcol) not in cache:
+                cache["values", fk.referred_table, pcol] = _normalised(parent[pcol], pkind).to_numpy(dtype=object)
+            pvals = cache["values", fk.referred_table, pcol]
             linked = prow >= 0
             theirs = np.full(len(frame), None, dtype=object)
             theirs[linked] = pvals[prow[linked]]
-            mine = child.to_numpy(dtype=object)
             both = pd.notna(mine) & pd.notna(theirs) & linked
             if both.sum() < MIN_ROWS:
                 continue
@@ -188,13 +196,17 @@ def _is_running(values: pd.Series, prow: np.ndarray) -> bool:
     linked = prow >= 0
     if linked.sum() < MIN_ROWS or np.isnan(numbers[linked]).any():
         return False
-    df = pd.DataFrame({"p": prow[linked], "v": numbers[linked]})
-    groups = df.groupby("p")["v"]
-    sizes = groups.size()
+    parents, values = prow[linked], numbers[linked]
+    # Sorted by parent then value, a group is 1..n exactly when each row equals its rank in the group + 1.
+    order = np.lexsort((values, parents))
+    parents, values = parents[order], values[order]
+    starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]])
+    sizes = np.diff(np.r_[starts, parents.size])
     if (sizes >= 2).sum() < 5:
         return False
-    ok = groups.apply(lambda v: bool(np.array_equal(np.sort(v.to_numpy()), np.arange(1, len(v) + 1))))
-    return bool(ok.mean() >= SHARE)
+    rank = np.arange(parents.size) - np.repeat(starts, sizes)
+    bad = np.add.reduceat((values != rank + 1).astype(np.int64), starts)
+    return bool((bad == 0).mean() >= SHARE)
 
 
 def _find_offset(col: str, kind: str, frame: pd.DataFrame, parent_table: Table, parent: pd.DataFrame,
@@ -300,6 +312,7 @@ def _find_aggregates(schema: Schema, plan: TablePlan, table: Table, frame: pd.Da
     if not targets or len(frame) < MIN_ROWS:
         return []
     found, taken = [], set()
+    own: dict[str, np.ndarray] = {}     # the parent's target columns as numbers, computed once
     for ref in plan.child_edges:
         child_table = schema.table(ref.table)
         child = frames[ref.table].reset_index(drop=True)
@@ -313,6 +326,9 @@ def _find_aggregates(schema: Schema, plan: TablePlan, table: Table, frame: pd.Da
         terms: list[list[str]] = [[a, b] for i, a in enumerate(nums) for b in nums[i + 1:]] + [
             [c] for c in nums] + [[]]
         values = {c: pd.to_numeric(child[c].astype(object), errors="coerce").to_numpy(dtype=float) for c in nums}
+        for col in targets:
+            if col not in own:
+                own[col] = pd.to_numeric(frame[col].astype(object), errors="coerce").to_numpy(dtype=float)
         for term in terms:
             product = np.ones(len(child))
             for c in term:
@@ -323,7 +339,7 @@ def _find_aggregates(schema: Schema, plan: TablePlan, table: Table, frame: pd.Da
             for col in targets:
                 if col in taken:
                     continue
-                mine = pd.to_numeric(frame[col].astype(object), errors="coerce").to_numpy(dtype=float)
+                mine = own[col]
                 present = ~np.isnan(mine)
                 if present.sum() < MIN_ROWS or len(np.unique(mine[present])) < 2:
                     continue
