@@ -51,7 +51,9 @@ class CategoricalCodec:
         plain = _plain(values)
         isnull = values.isna().to_numpy()
         fallback = self.rare_state if self.has_rare else 0
-        states = np.array([self._index.get(v, fallback) for v in plain], dtype=np.int64)
+        # An object Index looks values up by Python equality and hash, as the dict does, in one call.
+        states = pd.Index(self.categories, dtype=object).get_indexer(plain.to_numpy(dtype=object))
+        states = np.where(states < 0, fallback, states).astype(np.int64)
         if self.has_null:
             states[isnull] = self.null_state
         return states
