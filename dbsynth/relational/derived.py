@@ -47,8 +47,14 @@ def _normalised(values: pd.Series, kind: str) -> pd.Series:
     if kind in NUMERIC or kind in TEMPORAL or kind == "time":
         value_kind = {"decimal": "float"}.get(kind, kind)
         return pd.Series(np.round(to_numbers(values.reset_index(drop=True), value_kind), 6))
-    return values.reset_index(drop=True).astype(object).where(values.reset_index(drop=True).notna(), None).map(
-        lambda v: None if v is None else str(v))
+    values = values.reset_index(drop=True)
+    items = values.to_numpy(dtype=object)
+    isnull = pd.isna(items)
+    if set(map(type, items[~isnull])) <= {str}:   # text already: no per-value str()
+        out = items.copy()
+        out[isnull] = None
+        return pd.Series(out, dtype=object)
+    return values.astype(object).where(values.notna(), None).map(lambda v: None if v is None else str(v))
 
 
 def _parent_rows(schema: Schema, ref: FkRef, child: pd.DataFrame, parent: pd.DataFrame) -> np.ndarray:
@@ -81,7 +87,7 @@ def detect(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
             for ref in plan.fk_refs}
 
     copies, taken = [], set()
-    parent_cache: dict[tuple[str, str, str], Any] = {}
+    parent_cache: dict[tuple[str, str, str], Any] = {}   # (table, column, kind) -> (reproduced, values, notna)
     for col in candidates:
         kind = table.column(col).type.kind
         if kind not in COPYABLE:
@@ -135,36 +141,35 @@ def _find_copy(schema: Schema, table: Table, col: str, kind: str, frame: pd.Data
                fitted: dict[str, Any], cache: dict[tuple[str, str, str], Any] | None = None) -> dict[str, Any] | None:
     """`cache` keeps per-parent-column work (normalised values, the reproduced check) across child columns."""
     cache = {} if cache is None else cache
-    child = _normalised(frame[col], kind)
-    mine = child.to_numpy(dtype=object)
+    mine = _normalised(frame[col], kind).to_numpy()    # floats (NaN) for numbers and dates, else objects
+    mine_ok = pd.notna(mine)
     for ref, prow in rows.items():
         fk = ref.fk(schema)
         parent_table = schema.table(fk.referred_table)
         parent = frames[fk.referred_table].reset_index(drop=True)
+        linked = prow >= 0
         for pcol in parent_table.column_names:
             if pcol in fk.referred_columns or pcol not in parent.columns or parent_table.column(pcol).computed:
                 continue
             pkind = parent_table.column(pcol).type.kind
             if pkind != kind and not (pkind in NUMERIC and kind in NUMERIC):
                 continue
-            if ("reproduced", fk.referred_table, pcol) not in cache:
-                cache["reproduced", fk.referred_table, pcol] = _reproduced(
-                    fitted.get(fk.referred_table), pcol, parent[pcol])
-            if not cache["reproduced", fk.referred_table, pcol]:
+            key = (fk.referred_table, pcol, pkind)
+            if key not in cache:
+                reproduced = _reproduced(fitted.get(fk.referred_table), pcol, parent[pcol])
+                pvals = _normalised(parent[pcol], pkind).to_numpy() if reproduced else None
+                cache[key] = (reproduced, pvals, pd.notna(pvals) if reproduced else None)
+            reproduced, pvals, pvals_ok = cache[key]
+            if not reproduced:
                 continue  # the parent's synthetic values are fakes: the child models its own
-            if ("values", fk.referred_table, pcol) not in cache:
-                cache["values", fk.referred_table, pcol] = _normalised(parent[pcol], pkind).to_numpy(dtype=object)
-            pvals = cache["values", fk.referred_table, pcol]
-            linked = prow >= 0
-            theirs = np.full(len(frame), None, dtype=object)
-            theirs[linked] = pvals[prow[linked]]
-            both = pd.notna(mine) & pd.notna(theirs) & linked
+            has_parent = np.zeros(len(frame), dtype=bool)
+            has_parent[linked] = pvals_ok[prow[linked]]
+            both = mine_ok & has_parent
             if both.sum() < MIN_ROWS:
                 continue
-            if (mine[both] == theirs[both]).mean() >= SHARE:
+            if (mine[both] == pvals[prow[both]]).mean() >= SHARE:
                 # The child's own NULLs where the parent has a value: kept as a share.
-                has_parent = pd.notna(theirs) & linked
-                null_share = float(pd.isna(mine[has_parent]).mean()) if has_parent.any() else 0.0
+                null_share = float((~mine_ok[has_parent]).mean()) if has_parent.any() else 0.0
                 return {"column": col, "ref": _ref(ref), "parent_column": pcol, "null_share": null_share}
     return None
 
@@ -272,13 +277,15 @@ def _find_determined(table: Table, plan: TablePlan, frame: pd.DataFrame,
     cats = [c for c in columns if table.column(c).type.kind in ("text", "enum") and c not in plan.pii
             and frame[c].notna().mean() >= SHARE and 2 <= frame[c].nunique() <= 1000]
     found, determined = [], set()
+    distinct = {c: frame[c].nunique() for c in cats}
+    text = {c: frame[c].dropna().astype(str) for c in cats}   # index-aligned, NULLs left out
     for by in cats:
         for col in cats:
             if col == by or col in determined or by in determined:
                 continue
-            if frame[by].nunique() <= frame[col].nunique():
+            if distinct[by] <= distinct[col]:
                 continue
-            sub = frame[[by, col]].dropna().astype(str)
+            sub = pd.concat({by: text[by], col: text[col]}, axis=1, join="inner")
             counts = sub.groupby([by, col]).size()
             top = counts.groupby(level=0).max()
             if top.sum() / max(len(sub), 1) < SHARE:
