@@ -25,6 +25,7 @@ import pandas as pd
 from dbsynth.codecs.numeric import from_numbers, to_numbers
 from dbsynth.graph import FkRef
 from dbsynth.relational.plan import TablePlan
+from dbsynth.relational.rowindex import parent_rows
 from dbsynth.schema.model import Schema, Table
 
 SHARE = 0.99            # rows (or parents) a rule must hold for
@@ -58,14 +59,12 @@ def _normalised(values: pd.Series, kind: str) -> pd.Series:
 
 
 def _parent_rows(schema: Schema, ref: FkRef, child: pd.DataFrame, parent: pd.DataFrame) -> np.ndarray:
-    from dbsynth.relational.fit import parent_row_index
-
     fk = ref.fk(schema)
     if not len(child):
         return np.empty(0, dtype=np.int64)
     if not len(parent):
         return np.full(len(child), -1, dtype=np.int64)
-    return parent_row_index(child, parent, fk.columns, fk.referred_columns)
+    return parent_rows(child, parent, fk.columns, fk.referred_columns)
 
 
 # --- fit ---------------------------------------------------------------------------------------
