@@ -79,4 +79,7 @@ class CategoricalCodec:
 
 def _plain(values: pd.Series) -> pd.Series:
     """Python scalars (bool/int/float/str) so categories survive a JSON round trip."""
-    return values.astype(object).map(lambda v: v.item() if hasattr(v, "item") else v)
+    values = values.astype(object)
+    if not any(hasattr(t, "item") for t in set(map(type, values.to_numpy()))):
+        return values   # Python scalars already (what the drivers return): no per-value call
+    return values.map(lambda v: v.item() if hasattr(v, "item") else v)

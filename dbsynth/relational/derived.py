@@ -331,10 +331,10 @@ def _find_aggregates(schema: Schema, plan: TablePlan, table: Table, frame: pd.Da
         # The most specific first: sum(price * qty) over sum(price) when qty is always 1.
         terms: list[list[str]] = [[a, b] for i, a in enumerate(nums) for b in nums[i + 1:]] + [
             [c] for c in nums] + [[]]
-        values = {c: pd.to_numeric(child[c].astype(object), errors="coerce").to_numpy(dtype=float) for c in nums}
+        values = {c: to_numbers(child[c], "float") for c in nums}   # Decimals without pd.to_numeric's slow path
         for col in targets:
             if col not in own:
-                own[col] = pd.to_numeric(frame[col].astype(object), errors="coerce").to_numpy(dtype=float)
+                own[col] = to_numbers(frame[col], "float")
         for term in terms:
             product = np.ones(len(child))
             for c in term:
