@@ -52,6 +52,21 @@ def test_tuning_is_deterministic_given_the_rng():
                                   two.generator.sample(300, np.random.default_rng(2), evidence))
 
 
+def test_large_tables_tune_on_capped_samples(monkeypatch):
+    import dbsynth.tuning as tuning
+
+    monkeypatch.setattr(tuning, "TUNE_ROWS", 600)
+    monkeypatch.setattr(tuning, "SCORE_HOLD_ROWS", 300)
+    data, cards = dependent(4000)
+    result = choose_generator(data, cards, 1, np.random.default_rng(0), candidates=FAST, budget_seconds=60)
+    assert {(t["fit_rows"], t["scored_rows"]) for t in result.trials} == {(600, 300)}
+    assert result.name != "independent"
+    baseline = next(t["score"] for t in result.trials if t["name"] == "independent")
+    assert result.score > baseline + 0.05
+    again = choose_generator(data, cards, 1, np.random.default_rng(0), candidates=FAST, budget_seconds=60)
+    assert [t["score"] for t in again.trials] == [t["score"] for t in result.trials]
+
+
 def test_a_tiny_budget_tries_fewer_candidates():
     data, cards = dependent(1000)
     result = choose_generator(data, cards, 1, np.random.default_rng(0), candidates=FAST, budget_seconds=1e-6)

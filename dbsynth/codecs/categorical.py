@@ -51,7 +51,9 @@ class CategoricalCodec:
         plain = _plain(values)
         isnull = values.isna().to_numpy()
         fallback = self.rare_state if self.has_rare else 0
-        states = np.array([self._index.get(v, fallback) for v in plain], dtype=np.int64)
+        # An object Index looks values up by Python equality and hash, as the dict does, in one call.
+        states = pd.Index(self.categories, dtype=object).get_indexer(plain.to_numpy(dtype=object))
+        states = np.where(states < 0, fallback, states).astype(np.int64)
         if self.has_null:
             states[isnull] = self.null_state
         return states
@@ -77,4 +79,7 @@ class CategoricalCodec:
 
 def _plain(values: pd.Series) -> pd.Series:
     """Python scalars (bool/int/float/str) so categories survive a JSON round trip."""
-    return values.astype(object).map(lambda v: v.item() if hasattr(v, "item") else v)
+    values = values.astype(object)
+    if not any(hasattr(t, "item") for t in set(map(type, values.to_numpy()))):
+        return values   # Python scalars already (what the drivers return): no per-value call
+    return values.map(lambda v: v.item() if hasattr(v, "item") else v)

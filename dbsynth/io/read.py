@@ -23,8 +23,8 @@ from dbsynth.schema.model import Schema, Table
 def read_table(conn: sa.Connection, table: Table, reflected: sa.Table) -> pd.DataFrame:
     order = [reflected.c[c] for c in table.pk_columns] or [reflected.c[c.name] for c in table.columns[:1]]
     result = conn.execute(sa.select(reflected).order_by(*order))
-    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
-    return frame.astype(object)
+    # Already object columns: a further astype(object) only copied every value once more.
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
 
 
 def read_tables(engine: Engine, schema: Schema,

@@ -33,6 +33,7 @@ Differential privacy (``epsilon`` given; PrivBayes, Zhang et al. 2017): a share
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 from typing import Any, ClassVar, Sequence
 
@@ -94,23 +95,23 @@ class BayesNetGenerator:
         constant = [j for j in range(self.n_conditions, d) if self.cards[j] <= 1]
         order: list[int] = []
         parents: dict[int, list[int]] = {j: [] for j in constant}
+        scores = _ScoreCache(data, self.cards)
         if todo and not placed:  # start from the column most tied to the others
-            first = max(todo, key=lambda v: sum(mutual_information(data, v, [u], self.cards) for u in todo if u != v))
+            first = max(todo, key=lambda v: sum(scores.information(v, (u,)) for u in todo if u != v))
             order.append(first)
             parents[first] = []
             placed.append(first)
             todo.remove(first)
+        # A (node, parents) score never changes as nodes are placed: each is computed once (the cache),
+        # and the cell cap is checked before any counting, so most wide parent sets cost nothing.
         while todo:
             best: tuple[float, int, list[int]] = (0.0, todo[0], [])
             for v in todo:
-                for k in range(0, self.max_parents + 1):
+                for k in range(1, self.max_parents + 1):
                     for ps in combinations(placed, k):
-                        configs = int(np.prod([self.cards[p] for p in ps])) if ps else 1
-                        if configs * self.cards[v] > self.max_cells:
+                        if math.prod(self.cards[p] for p in ps) * self.cards[v] > self.max_cells:
                             continue
-                        if not ps:
-                            continue
-                        score = corrected_information(data, v, list(ps), self.cards)
+                        score = scores.corrected(v, ps)
                         if score > best[0]:
                             best = (score, v, list(ps))
             _, v, ps = best
@@ -149,6 +150,7 @@ class BayesNetGenerator:
             todo.remove(first)
         eps_step = epsilon / max(len(todo), 1)
         sensitivity = mi_sensitivity(n)
+        cache = _ScoreCache(data, self.cards)
         while todo:
             candidates: list[tuple[int, list[int]]] = []
             scores: list[float] = []
@@ -157,10 +159,10 @@ class BayesNetGenerator:
                 scores.append(0.0)
                 for k in range(1, self.max_parents + 1):
                     for ps in combinations(placed, k):
-                        if int(np.prod([self.cards[p] for p in ps])) * self.cards[v] > cell_cap:
+                        if math.prod(self.cards[p] for p in ps) * self.cards[v] > cell_cap:
                             continue
                         candidates.append((v, list(ps)))
-                        scores.append(mutual_information(data, v, list(ps), self.cards))
+                        scores.append(cache.information(v, ps))
             v, ps = candidates[exponential_mechanism(np.asarray(scores), eps_step, sensitivity, rng)]
             order.append(v)
             parents[v] = ps
@@ -226,21 +228,77 @@ def _config_index(data: np.ndarray, ps: Sequence[int], cards: Sequence[int]) -> 
 
 def corrected_information(data: np.ndarray, v: int, ps: Sequence[int], cards: Sequence[int]) -> float:
     """Mutual information less its expected value under independence (Miller-Madow bias)."""
-    x = np.unique(_config_index(data, ps, cards)).size
-    y = np.unique(data[:, v]).size
-    return mutual_information(data, v, ps, cards) - (x - 1) * (y - 1) / (2 * max(len(data), 1))
+    return _corrected(_joint_counts(data, v, ps, cards), len(data))
 
 
 def mutual_information(data: np.ndarray, v: int, ps: Sequence[int], cards: Sequence[int]) -> float:
     """Empirical mutual information I(v; parents) in nats."""
     if not ps:
         return 0.0
-    x = _config_index(data, ps, cards)
-    _, x = np.unique(x, return_inverse=True)
+    return _information(_joint_counts(data, v, ps, cards))
+
+
+class _ScoreCache:
+    """Scores of (node, parent set) pairs over one data matrix, each counted once.
+
+    Structure search asks for the same pair again at every step (its score does
+    not depend on what has been placed); counting is the whole cost, so it is
+    done once per pair. Only the two scores are kept, never the count tables.
+    """
+
+    def __init__(self, data: np.ndarray, cards: Sequence[int]) -> None:
+        self.data = data
+        self.cards = cards
+        self._scores: dict[tuple[int, tuple[int, ...]], tuple[float, float]] = {}
+
+    def _both(self, v: int, ps: Sequence[int]) -> tuple[float, float]:
+        key = (v, tuple(ps))
+        if key not in self._scores:
+            counts = _joint_counts(self.data, v, ps, self.cards)
+            self._scores[key] = (_information(counts), _corrected(counts, len(self.data)))
+        return self._scores[key]
+
+    def information(self, v: int, ps: Sequence[int]) -> float:
+        return self._both(v, ps)[0] if ps else 0.0
+
+    def corrected(self, v: int, ps: Sequence[int]) -> float:
+        return self._both(v, ps)[1]
+
+
+DENSE_CELLS = 1 << 22   # joint tables up to this many cells are counted directly (no sort)
+
+
+def _joint_counts(data: np.ndarray, v: int, ps: Sequence[int], cards: Sequence[int]) -> np.ndarray:
+    """Counts of (parent configuration, v) over the rows, one row per configuration that occurs.
+
+    Rows come in increasing configuration order. A bincount over the full
+    configuration space is linear in the rows; np.unique (a sort) is kept only
+    for spaces too large to lay out.
+    """
+    ny = int(cards[v])
     y = data[:, v]
-    nx, ny = int(x.max()) + 1, cards[v]
-    joint = np.bincount(x * ny + y, minlength=nx * ny).reshape(nx, ny).astype(float)
-    joint /= joint.sum()
+    x = _config_index(data, ps, cards)
+    n_configs = math.prod(int(cards[p]) for p in ps)
+    if n_configs * ny <= DENSE_CELLS:
+        joint = np.bincount(x * ny + y, minlength=n_configs * ny).reshape(n_configs, ny)
+        return joint[joint.any(axis=1)]
+    _, x = np.unique(x, return_inverse=True)
+    nx = int(x.max()) + 1 if x.size else 0
+    return np.bincount(x.ravel() * ny + y, minlength=nx * ny).reshape(nx, ny)
+
+
+def _corrected(counts: np.ndarray, n: int) -> float:
+    x = counts.shape[0]                        # configurations that occur
+    y = int(counts.any(axis=0).sum())          # states of v that occur
+    return _information(counts) - (x - 1) * (y - 1) / (2 * max(n, 1))
+
+
+def _information(counts: np.ndarray) -> float:
+    joint = counts.astype(float)
+    total = joint.sum()
+    if total <= 0:
+        return 0.0
+    joint /= total
     px, py = joint.sum(axis=1, keepdims=True), joint.sum(axis=0, keepdims=True)
     nz = joint > 0
     return float((joint[nz] * np.log(joint[nz] / (px @ py)[nz])).sum())

@@ -25,6 +25,7 @@ import pandas as pd
 from dbsynth.codecs.numeric import from_numbers, to_numbers
 from dbsynth.graph import FkRef
 from dbsynth.relational.plan import TablePlan
+from dbsynth.relational.rowindex import parent_rows
 from dbsynth.schema.model import Schema, Table
 
 SHARE = 0.99            # rows (or parents) a rule must hold for
@@ -47,19 +48,23 @@ def _normalised(values: pd.Series, kind: str) -> pd.Series:
     if kind in NUMERIC or kind in TEMPORAL or kind == "time":
         value_kind = {"decimal": "float"}.get(kind, kind)
         return pd.Series(np.round(to_numbers(values.reset_index(drop=True), value_kind), 6))
-    return values.reset_index(drop=True).astype(object).where(values.reset_index(drop=True).notna(), None).map(
-        lambda v: None if v is None else str(v))
+    values = values.reset_index(drop=True)
+    items = values.to_numpy(dtype=object)
+    isnull = pd.isna(items)
+    if set(map(type, items[~isnull])) <= {str}:   # text already: no per-value str()
+        out = items.copy()
+        out[isnull] = None
+        return pd.Series(out, dtype=object)
+    return values.astype(object).where(values.notna(), None).map(lambda v: None if v is None else str(v))
 
 
 def _parent_rows(schema: Schema, ref: FkRef, child: pd.DataFrame, parent: pd.DataFrame) -> np.ndarray:
-    from dbsynth.relational.fit import parent_row_index
-
     fk = ref.fk(schema)
     if not len(child):
         return np.empty(0, dtype=np.int64)
     if not len(parent):
         return np.full(len(child), -1, dtype=np.int64)
-    return parent_row_index(child, parent, fk.columns, fk.referred_columns)
+    return parent_rows(child, parent, fk.columns, fk.referred_columns)
 
 
 # --- fit ---------------------------------------------------------------------------------------
@@ -81,11 +86,12 @@ def detect(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
             for ref in plan.fk_refs}
 
     copies, taken = [], set()
+    parent_cache: dict[tuple[str, str, str], Any] = {}   # (table, column, kind) -> (reproduced, values, notna)
     for col in candidates:
         kind = table.column(col).type.kind
         if kind not in COPYABLE:
             continue
-        rule = _find_copy(schema, table, col, kind, frame, frames, rows, fitted or {})
+        rule = _find_copy(schema, table, col, kind, frame, frames, rows, fitted or {}, parent_cache)
         if rule:
             copies.append(rule)
             taken.add(col)
@@ -131,32 +137,38 @@ def detect(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
 
 def _find_copy(schema: Schema, table: Table, col: str, kind: str, frame: pd.DataFrame,
                frames: dict[str, pd.DataFrame], rows: dict[FkRef, np.ndarray],
-               fitted: dict[str, Any]) -> dict[str, Any] | None:
-    child = _normalised(frame[col], kind)
+               fitted: dict[str, Any], cache: dict[tuple[str, str, str], Any] | None = None) -> dict[str, Any] | None:
+    """`cache` keeps per-parent-column work (normalised values, the reproduced check) across child columns."""
+    cache = {} if cache is None else cache
+    mine = _normalised(frame[col], kind).to_numpy()    # floats (NaN) for numbers and dates, else objects
+    mine_ok = pd.notna(mine)
     for ref, prow in rows.items():
         fk = ref.fk(schema)
         parent_table = schema.table(fk.referred_table)
         parent = frames[fk.referred_table].reset_index(drop=True)
+        linked = prow >= 0
         for pcol in parent_table.column_names:
             if pcol in fk.referred_columns or pcol not in parent.columns or parent_table.column(pcol).computed:
                 continue
             pkind = parent_table.column(pcol).type.kind
             if pkind != kind and not (pkind in NUMERIC and kind in NUMERIC):
                 continue
-            if not _reproduced(fitted.get(fk.referred_table), pcol, parent[pcol]):
+            key = (fk.referred_table, pcol, pkind)
+            if key not in cache:
+                reproduced = _reproduced(fitted.get(fk.referred_table), pcol, parent[pcol])
+                pvals = _normalised(parent[pcol], pkind).to_numpy() if reproduced else None
+                cache[key] = (reproduced, pvals, pd.notna(pvals) if reproduced else None)
+            reproduced, pvals, pvals_ok = cache[key]
+            if not reproduced:
                 continue  # the parent's synthetic values are fakes: the child models its own
-            pvals = _normalised(parent[pcol], pkind).to_numpy(dtype=object)
-            linked = prow >= 0
-            theirs = np.full(len(frame), None, dtype=object)
-            theirs[linked] = pvals[prow[linked]]
-            mine = child.to_numpy(dtype=object)
-            both = pd.notna(mine) & pd.notna(theirs) & linked
+            has_parent = np.zeros(len(frame), dtype=bool)
+            has_parent[linked] = pvals_ok[prow[linked]]
+            both = mine_ok & has_parent
             if both.sum() < MIN_ROWS:
                 continue
-            if (mine[both] == theirs[both]).mean() >= SHARE:
+            if (mine[both] == pvals[prow[both]]).mean() >= SHARE:
                 # The child's own NULLs where the parent has a value: kept as a share.
-                has_parent = pd.notna(theirs) & linked
-                null_share = float(pd.isna(mine[has_parent]).mean()) if has_parent.any() else 0.0
+                null_share = float((~mine_ok[has_parent]).mean()) if has_parent.any() else 0.0
                 return {"column": col, "ref": _ref(ref), "parent_column": pcol, "null_share": null_share}
     return None
 
@@ -188,13 +200,17 @@ def _is_running(values: pd.Series, prow: np.ndarray) -> bool:
     linked = prow >= 0
     if linked.sum() < MIN_ROWS or np.isnan(numbers[linked]).any():
         return False
-    df = pd.DataFrame({"p": prow[linked], "v": numbers[linked]})
-    groups = df.groupby("p")["v"]
-    sizes = groups.size()
+    parents, values = prow[linked], numbers[linked]
+    # Sorted by parent then value, a group is 1..n exactly when each row equals its rank in the group + 1.
+    order = np.lexsort((values, parents))
+    parents, values = parents[order], values[order]
+    starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]])
+    sizes = np.diff(np.r_[starts, parents.size])
     if (sizes >= 2).sum() < 5:
         return False
-    ok = groups.apply(lambda v: bool(np.array_equal(np.sort(v.to_numpy()), np.arange(1, len(v) + 1))))
-    return bool(ok.mean() >= SHARE)
+    rank = np.arange(parents.size) - np.repeat(starts, sizes)
+    bad = np.add.reduceat((values != rank + 1).astype(np.int64), starts)
+    return bool((bad == 0).mean() >= SHARE)
 
 
 def _find_offset(col: str, kind: str, frame: pd.DataFrame, parent_table: Table, parent: pd.DataFrame,
@@ -260,13 +276,15 @@ def _find_determined(table: Table, plan: TablePlan, frame: pd.DataFrame,
     cats = [c for c in columns if table.column(c).type.kind in ("text", "enum") and c not in plan.pii
             and frame[c].notna().mean() >= SHARE and 2 <= frame[c].nunique() <= 1000]
     found, determined = [], set()
+    distinct = {c: frame[c].nunique() for c in cats}
+    text = {c: frame[c].dropna().astype(str) for c in cats}   # index-aligned, NULLs left out
     for by in cats:
         for col in cats:
             if col == by or col in determined or by in determined:
                 continue
-            if frame[by].nunique() <= frame[col].nunique():
+            if distinct[by] <= distinct[col]:
                 continue
-            sub = frame[[by, col]].dropna().astype(str)
+            sub = pd.concat({by: text[by], col: text[col]}, axis=1, join="inner")
             counts = sub.groupby([by, col]).size()
             top = counts.groupby(level=0).max()
             if top.sum() / max(len(sub), 1) < SHARE:
@@ -300,6 +318,7 @@ def _find_aggregates(schema: Schema, plan: TablePlan, table: Table, frame: pd.Da
     if not targets or len(frame) < MIN_ROWS:
         return []
     found, taken = [], set()
+    own: dict[str, np.ndarray] = {}     # the parent's target columns as numbers, computed once
     for ref in plan.child_edges:
         child_table = schema.table(ref.table)
         child = frames[ref.table].reset_index(drop=True)
@@ -312,7 +331,10 @@ def _find_aggregates(schema: Schema, plan: TablePlan, table: Table, frame: pd.Da
         # The most specific first: sum(price * qty) over sum(price) when qty is always 1.
         terms: list[list[str]] = [[a, b] for i, a in enumerate(nums) for b in nums[i + 1:]] + [
             [c] for c in nums] + [[]]
-        values = {c: pd.to_numeric(child[c].astype(object), errors="coerce").to_numpy(dtype=float) for c in nums}
+        values = {c: to_numbers(child[c], "float") for c in nums}   # Decimals without pd.to_numeric's slow path
+        for col in targets:
+            if col not in own:
+                own[col] = to_numbers(frame[col], "float")
         for term in terms:
             product = np.ones(len(child))
             for c in term:
@@ -323,7 +345,7 @@ def _find_aggregates(schema: Schema, plan: TablePlan, table: Table, frame: pd.Da
             for col in targets:
                 if col in taken:
                     continue
-                mine = pd.to_numeric(frame[col].astype(object), errors="coerce").to_numpy(dtype=float)
+                mine = own[col]
                 present = ~np.isnan(mine)
                 if present.sum() < MIN_ROWS or len(np.unique(mine[present])) < 2:
                     continue

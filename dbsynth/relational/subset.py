@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from dbsynth.graph import LoadOrder
-from dbsynth.relational.fit import parent_row_index
 from dbsynth.relational.plan import TablePlan
+from dbsynth.relational.rowindex import parent_rows
 from dbsynth.schema.model import Schema
 
 
@@ -36,7 +36,7 @@ def subtree_subset(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan]
             fk = primary.fk(schema)
             parent_mask = keep[fk.referred_table]
             if not parent_mask.all():
-                rows = parent_row_index(frame, frames[fk.referred_table], fk.columns, fk.referred_columns)
+                rows = parent_rows(frame, frames[fk.referred_table], fk.columns, fk.referred_columns)
                 below = rows < 0
                 below[rows >= 0] = parent_mask[rows[rows >= 0]]
                 mask = mask & below
