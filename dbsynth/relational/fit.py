@@ -24,6 +24,7 @@ from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.relational import derived as derived_rules
 from dbsynth.models import Generator, create
 from dbsynth.relational.plan import TablePlan
+from dbsynth.relational.rowindex import parent_rows
 from dbsynth.relational.within_bin import fit_within_bin
 from dbsynth.schema.model import Schema, Table
 from dbsynth.privacy import TableBudget, TableCost, budget_to_json, describe, split_budget
@@ -121,7 +122,7 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
         assert plan.primary is not None
         fk = plan.primary.fk(schema)
         parent = frames[fk.referred_table]
-        rows = parent_row_index(frame, parent, fk.columns, fk.referred_columns)
+        rows = parent_rows(frame, parent, fk.columns, fk.referred_columns)
         col = rule["column"]
         values[col] = derived_rules.offset_values(rule, frame[col], parent, rows)
         result.codecs[col] = NumericCodec.fit(values[col], "integer" if rule["kind"] == "date" else "float")
@@ -159,7 +160,7 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
     evidence = np.empty((len(frame), 0), dtype=np.int64)
     if plan.primary is not None:
         fk = plan.primary.fk(schema)
-        rows = parent_row_index(frame, frames[fk.referred_table], fk.columns, fk.referred_columns)
+        rows = parent_rows(frame, frames[fk.referred_table], fk.columns, fk.referred_columns)
         result.primary_null_share = float((rows < 0).mean()) if len(rows) else 0.0
         parent_fit = fitted[fk.referred_table]
         candidates = {
@@ -211,7 +212,7 @@ def _copied_rows(table: Table, plan: TablePlan, frame: pd.DataFrame, rng: np.ran
 def _child_counts(schema: Schema, ref: FkRef, parent: pd.DataFrame,
                   frames: dict[str, pd.DataFrame]) -> np.ndarray:
     fk = ref.fk(schema)
-    rows = parent_row_index(frames[ref.table], parent, fk.columns, fk.referred_columns)
+    rows = parent_rows(frames[ref.table], parent, fk.columns, fk.referred_columns)
     return np.bincount(rows[rows >= 0], minlength=len(parent)).astype(np.int64)
 
 
@@ -231,7 +232,7 @@ def _via_states(schema: Schema, ref: FkRef, frame: pd.DataFrame, frames: dict[st
     if parent_name not in fitted or parent_name == ref.table or parent_name not in source_states:
         return {}
     parent_fit = fitted[parent_name]
-    rows = parent_row_index(frame, frames[parent_name], fk.columns, fk.referred_columns)
+    rows = parent_rows(frame, frames[parent_name], fk.columns, fk.referred_columns)
     if not (rows >= 0).any():
         return {}
     candidates = {
