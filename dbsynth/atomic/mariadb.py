@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
 from dbsynth.errors import DbsynthError
-from dbsynth.io.engines import check_connection
+from dbsynth.atomic.server import ServerShadow
 from dbsynth.schema.model import View
 
 
@@ -38,17 +38,15 @@ def side_databases(database: str) -> tuple[str, str]:
     return names[0], names[1]
 
 
-class MariaDBShadow:
+class MariaDBShadow(ServerShadow):
     """A shadow database beside the target database."""
 
     def __init__(self, url: URL) -> None:
         if not url.database:
             raise ValueError("a MySQL/MariaDB target URL names its database")
-        self.url, self.database = url, url.database
-        self.admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        check_connection(self.admin, url, role="target")
+        super().__init__(url)
+        self.database = url.database
         self.name, self.old = side_databases(self.database)
-        self.engine: Engine | None = None
         self.warnings: list[str] = []
 
     @property
@@ -108,20 +106,8 @@ class MariaDBShadow:
         return [f"view {v.name} was not recreated: the target rejected its definition ({errors[v.name]})"
                 for v in pending]
 
-    def discard(self) -> None:
-        """Drop the shadow after a failure (the swap already dropped it on success)."""
-        if self.engine is not None:
-            self.engine.dispose()
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {self._q(self.name)}")
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-        self.admin.dispose()
-
-    def _q(self, name: str) -> str:
-        return self.admin.dialect.identifier_preparer.quote_identifier(name)
+    def drop_shadow_sql(self) -> str:
+        return f"DROP DATABASE IF EXISTS {self._q(self.name)}"
 
 
 def _refuse_outside_references(conn: sa.Connection, database: str, managed: set[str]) -> None:

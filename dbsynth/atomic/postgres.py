@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Engine
 
 from dbsynth.errors import DbsynthError
 from dbsynth.io.ddl import drop_tables
-from dbsynth.io.engines import check_connection
+from dbsynth.atomic.server import ServerShadow
 from dbsynth.schema.model import View
 
 SHADOW_PREFIX = "dbsynth_shadow_"
@@ -36,18 +36,15 @@ def shadow_schema(home: str) -> str:
     return (SHADOW_PREFIX + home)[:63]
 
 
-class PostgresShadow:
+class PostgresShadow(ServerShadow):
     """A shadow schema beside the target's home schema (its current_schema())."""
 
     def __init__(self, url: URL) -> None:
-        self.url = url
-        self.admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        check_connection(self.admin, url, role="target")
+        super().__init__(url)
         with self.admin.connect() as conn:
             self.home: str = conn.execute(sa.text("SELECT current_schema()")).scalar() or "public"
         self.name = shadow_schema(self.home)
         self._quote = self.admin.dialect.identifier_preparer.quote_schema
-        self.engine: Engine | None = None
 
     @property
     def lock_name(self) -> str:
@@ -98,20 +95,8 @@ class PostgresShadow:
                 conn.exec_driver_sql(f"ALTER SEQUENCE {shadow}.{self._q(name)} SET SCHEMA {home}")
             conn.exec_driver_sql(f"DROP SCHEMA {shadow} CASCADE")
 
-    def discard(self) -> None:
-        """Drop the shadow after a failure (the swap already emptied and dropped it on success)."""
-        if self.engine is not None:
-            self.engine.dispose()
-        with self.admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {self._quote(self.name)} CASCADE")
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-        self.admin.dispose()
-
-    def _q(self, name: str) -> str:
-        return self.admin.dialect.identifier_preparer.quote_identifier(name)
+    def drop_shadow_sql(self) -> str:
+        return f"DROP SCHEMA IF EXISTS {self._quote(self.name)} CASCADE"
 
 
 _KIND = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
