@@ -21,7 +21,7 @@ from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.relational import derived as derived_rules
 from dbsynth.relational.deferred import fill_cross_reference, fill_self_reference, require_update_key
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column, via_columns
-from dbsynth.relational.keys import generate_keys, matched_parents, running_index
+from dbsynth.relational.keys import degree_weighted_parents, generate_keys, matched_parents, running_index
 from dbsynth.relational.checks import enforce_checks, satisfied
 from dbsynth.relational.unique import enforce_unique
 from dbsynth.relational.within_bin import draw_positions
@@ -331,17 +331,25 @@ def _secondary_assigner(schema: Schema, ref: FkRef, fit: FittedTable, frame: pd.
             values[rows[is_null[rows]]] = None
             frame[col] = values
 
-    def assign(rows: np.ndarray) -> None:
+    def assign(rows: np.ndarray, unique_set: tuple[str, ...] = ()) -> None:
         if not rows.size or not len(parent.frame):
             write(rows)
             return
         if (picks < 0).all():  # the first call: every row
-            picks[rows] = matched_parents([w[rows] for w in wanted], parent_keys, degrees, rng)
+            siblings = _junction_columns(schema.table(ref.table), fk.columns, frame)
+            if siblings and (wanted[-1] < 0).all() and rows.size == len(frame):
+                picks[rows] = _dealt_by_levels(frame, siblings, degrees, rng)
+            else:
+                picks[rows] = matched_parents([w[rows] for w in wanted], parent_keys, degrees, rng)
             write(rows)
             return
         redraws[0] += 1
-        if redraws[0] > SWAP_ROUNDS:  # swapping did not settle it (one parent holds most rows): draw afresh
-            picks[rows] = matched_parents([w[rows] for w in wanted], parent_keys, degrees, rng)
+        if redraws[0] > SWAP_ROUNDS:  # swapping did not settle it (one parent holds most rows)
+            others = [c for c in unique_set if c not in fk.columns and c in frame.columns]
+            if others:
+                picks[rows] = _unused_parents(frame, others, picks, rows, degrees, rng)
+            else:
+                picks[rows] = matched_parents([w[rows] for w in wanted], parent_keys, degrees, rng)
             write(rows)
             return
         partners = _swap_partners(rows, wanted[0], rng)
@@ -349,6 +357,67 @@ def _secondary_assigner(schema: Schema, ref: FkRef, fit: FittedTable, frame: pd.
         write(np.union1d(rows, partners))
 
     return assign
+
+
+def _junction_columns(table: Table, fk_columns: tuple[str, ...], frame: pd.DataFrame) -> list[str]:
+    """The other columns of a unique set this FK is part of (a junction's other key), when already filled."""
+    for columns in table.unique_column_sets():
+        others = [c for c in columns if c not in fk_columns]
+        if set(fk_columns) <= set(columns) and others and all(c in frame.columns for c in others):
+            return others
+    return []
+
+
+def _dealt_by_levels(frame: pd.DataFrame, siblings: list[str], degrees: np.ndarray,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Parents for a junction's rows with exact degrees and (nearly) no repeated pair.
+
+    Rows are grouped by their other key (a track's playlists); the busiest parents
+    are dealt first, one row per group before any group gets a second, so a parent
+    never meets the same group twice until every group has one of its rows. Random
+    dealing would pair a playlist holding nearly every track with the same track
+    twice again and again.
+    """
+    n, m = len(frame), degrees.size
+    degrees = np.maximum(degrees.astype(np.int64), 0)
+    if n == 0 or m == 0 or degrees.sum() < n:
+        return degree_weighted_parents(n, degrees, rng)
+    groups = pd.factorize(frame[siblings].astype(str).agg("\x1f".join, axis=1) if len(siblings) > 1
+                          else frame[siblings[0]].astype(str))[0]
+    group_order = rng.permutation(int(groups.max()) + 1 if groups.size else 0)
+    level = pd.Series(groups).groupby(groups).cumcount().to_numpy()
+    rows = np.lexsort((group_order[groups], level))            # level 0 of every group, then level 1, ...
+    parents_first = np.lexsort((rng.random(m), -degrees))       # busiest parents first, ties at random
+    slots = np.repeat(parents_first, degrees[parents_first])[:n]
+    out = np.empty(n, dtype=np.int64)
+    out[rows] = slots
+    return out
+
+
+def _unused_parents(frame: pd.DataFrame, others: list[str], picks: np.ndarray, rows: np.ndarray,
+                    degrees: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each row, a parent no other row of its group (same values in `others`) points at yet.
+
+    A playlist holding nearly every track leaves few free tracks; drawing at random
+    would hit a taken one almost every time and the row would be dropped.
+    """
+    groups = frame[others].astype(str).agg("\x1f".join, axis=1).to_numpy() if len(others) > 1 \
+        else frame[others[0]].astype(str).to_numpy()
+    others_in_play = np.isin(groups, np.unique(groups[rows])) & (picks >= 0)
+    others_in_play[rows] = False
+    taken: dict[str, set[int]] = {}
+    for g, p in zip(groups[others_in_play], picks[others_in_play]):
+        taken.setdefault(g, set()).add(int(p))
+    weights = degrees.astype(float) + 1.0
+    out = np.empty(rows.size, dtype=np.int64)
+    for j, r in enumerate(rows):
+        used = taken.setdefault(groups[r], set())
+        free = np.setdiff1d(np.arange(degrees.size), np.fromiter(used, dtype=np.int64, count=len(used)))
+        if not free.size:
+            free = np.arange(degrees.size)   # every parent taken: the row stays a duplicate and is dropped
+        out[j] = free[rng.choice(free.size, p=weights[free] / weights[free].sum())]
+        used.add(int(out[j]))
+    return out
 
 
 def _wanted_kinds(fit: FittedTable, ref: FkRef, states: dict[str, np.ndarray], parent: SyntheticTable,

@@ -19,7 +19,8 @@ from dbsynth.schema.model import SqlType, Table
 
 MAX_ROUNDS = 30
 
-Redraw = Callable[[np.ndarray], None]   # re-assigns the FK columns of the given row positions
+# Re-assigns the FK columns of the given row positions; the second argument is the unique set they break.
+Redraw = Callable[[np.ndarray, tuple[str, ...]], None]
 
 
 def enforce_unique(frame: pd.DataFrame, table: Table, skip: set[tuple[str, ...]],
@@ -35,7 +36,7 @@ def enforce_unique(frame: pd.DataFrame, table: Table, skip: set[tuple[str, ...]]
             if not dup.size:
                 break
             if redraw is not None:
-                redraw(dup)
+                redraw(dup, columns)
             else:
                 _perturb(frame, table, columns, dup, rng)
         keep[_duplicates(frame, columns, keep)] = False

@@ -45,3 +45,25 @@ def test_rescaled_counts_stay_on_drawn_values() -> None:
     assert (~np.isin(out, [1, 2, 4, 6, 9, 14])).sum() <= 1   # at most one parent takes the last few
     assert out.max() <= 14
     assert (out != counts).mean() < 0.2   # a few parents moved, not all of them
+
+
+def test_a_dense_junction_keeps_every_row_and_every_degree(chinook_sqlite, tmp_path) -> None:
+    """Two playlists hold nearly every track: random dealing would repeat pairs and drop rows."""
+    import sqlalchemy as sa
+
+    import dbsynth
+
+    target = f"sqlite:///{tmp_path / 'c.db'}"
+    dbsynth.clone(str(chinook_sqlite), target, seed=4, model="bayesnet")
+    per_playlist = ("SELECT p.playlist_id, count(pt.track_id) FROM playlist p LEFT JOIN playlist_track pt "
+                    "ON pt.playlist_id = p.playlist_id GROUP BY p.playlist_id ORDER BY p.playlist_id")
+    counts = []
+    for url in (f"sqlite:///{chinook_sqlite}", target):
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            counts.append(conn.exec_driver_sql(per_playlist).all())
+            duplicates = conn.exec_driver_sql("SELECT count(*) FROM (SELECT playlist_id, track_id FROM "
+                                              "playlist_track GROUP BY 1, 2 HAVING count(*) > 1)").scalar_one()
+        engine.dispose()
+        assert duplicates == 0
+    assert counts[1] == counts[0]
