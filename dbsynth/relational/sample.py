@@ -314,7 +314,7 @@ def _secondary_assigner(schema: Schema, ref: FkRef, fit: FittedTable, frame: pd.
     is_null = np.zeros(len(frame), dtype=bool)
     if flag in fit.codecs and flag in states:
         decoded = fit.codecs[flag].decode(states[flag], rng)
-        is_null = decoded.fillna(False).astype(bool).to_numpy()
+        is_null = decoded.astype("boolean").fillna(False).to_numpy(dtype=bool)
     if len(parent.frame) == 0:
         is_null[:] = True
     referred = parent.frame[list(fk.referred_columns)].to_numpy(dtype=object)
