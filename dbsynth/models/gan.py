@@ -72,6 +72,7 @@ import numpy as np
 from dbsynth.models.base import check_evidence, register
 from dbsynth.models.scoring import fidelity
 from dbsynth.models.torch_support import (
+    TorchGenerator,
     Segments, check_device_setting, column_offsets, loaded_device, pick_device, weights_from_json, weights_to_json,
 )
 from dbsynth.models.torch_support import cpu_threads as _cpu_threads
@@ -204,7 +205,7 @@ def _draw_states(network: _Network, segments: Segments, parents: np.ndarray, z_d
 
 
 @register
-class GanGenerator:
+class GanGenerator(TorchGenerator):
     name: ClassVar[str] = "gan"
 
     def __init__(self, max_steps: int = 3000, batch_size: int = 200, embedding_dim: int = 32, hidden: int = 128,
@@ -239,18 +240,7 @@ class GanGenerator:
         k, s = self.n_conditions, self.settings
         return _Network(self.cards[:k], self.cards[k:], s["embedding_dim"], s["hidden"], s["pac"])
 
-    def place(self, device: str) -> None:
-        """Train or sample on `device` from now on (auto, cpu or cuda); moves fitted weights there."""
-        self.settings["device"] = check_device_setting(device)
-        if self.network is not None:
-            self.network.to(pick_device(device))
-
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
-            rng: np.random.Generator) -> None:
-        with _cpu_threads(self.settings["threads"]):
-            self._fit(np.asarray(data, dtype=np.int64), cardinalities, n_conditions, rng)
-
     def _fit(self, data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
              rng: np.random.Generator) -> None:
         torch = _torch()

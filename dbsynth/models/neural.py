@@ -39,6 +39,7 @@ import numpy as np
 
 from dbsynth.models.base import check_evidence, register
 from dbsynth.models.torch_support import (
+    TorchGenerator,
     check_device_setting, column_offsets, cpu_threads, loaded_device, pick_device, torch_module, weights_from_json,
     weights_to_json,
 )
@@ -139,7 +140,7 @@ _torch = torch_module   # the shared lazy import
 
 
 @register
-class NeuralGenerator:
+class NeuralGenerator(TorchGenerator):
     name: ClassVar[str] = "neural"
 
     def __init__(self, epochs: int = 300, batch_size: int = 512, latent_dim: int = 16, hidden: int = 128,
@@ -174,18 +175,7 @@ class NeuralGenerator:
         k = self.n_conditions
         return _Network(self.cards[:k], self.cards[k:], self.settings["latent_dim"], self.settings["hidden"])
 
-    def place(self, device: str) -> None:
-        """Train or sample on `device` from now on (auto, cpu or cuda); moves fitted weights there."""
-        self.settings["device"] = check_device_setting(device)
-        if self.network is not None:
-            self.network.to(pick_device(device))
-
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
-            rng: np.random.Generator) -> None:
-        with _cpu_threads(self.settings["threads"]):
-            self._fit(np.asarray(data, dtype=np.int64), cardinalities, n_conditions, rng)
-
     def _fit(self, data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
              rng: np.random.Generator) -> None:
         torch = _torch()

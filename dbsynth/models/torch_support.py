@@ -145,3 +145,28 @@ class Segments:
         torch = torch_module()
         out = torch.zeros((len(states), self.width), device=states.device)
         return out.scatter_(1, states + self.offsets, 1.0)
+
+
+class TorchGenerator:
+    """What the torch generators (VAE, GAN) share: where they run, and CPU threads while they fit.
+
+    Subclasses hold `settings` (with "device" and "threads") and `network`, and implement `_fit`.
+    """
+
+    settings: dict[str, Any]
+    network: Any
+
+    def place(self, device: str) -> None:
+        """Train or sample on `device` from now on (auto, cpu or cuda); moves fitted weights there."""
+        self.settings["device"] = check_device_setting(device)
+        if self.network is not None:
+            self.network.to(pick_device(device))
+
+    def fit(self, data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
+            rng: np.random.Generator) -> None:
+        with cpu_threads(self.settings["threads"]):
+            self._fit(np.asarray(data, dtype=np.int64), cardinalities, n_conditions, rng)
+
+    def _fit(self, data: np.ndarray, cardinalities: Sequence[int], n_conditions: int,
+             rng: np.random.Generator) -> None:
+        raise NotImplementedError
