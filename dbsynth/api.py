@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+import numpy as np
 from sqlalchemy.engine import Engine
-
 
 from dbsynth.config import Config, check_against_schema, load_config, with_declared_foreign_keys
 from dbsynth.errors import ConfigError
@@ -242,6 +242,7 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
     if seeds:
         frames = subtree_subset(schema, order, plans, frames, seeds)
     sampled = sample_roots(schema, plans, frames, max_rows, table_rng(cfg.seed, "", "train-sample"))
+    full_rows = {name: len(frame) for name, frame in frames.items()}
     if sampled:  # train on whole subtrees of a share of the roots: children per parent stay true
         frames = subtree_subset(schema, order, plans, frames, sampled)
     with stage(progress, "fitting models", len(order.tables)) as p:
@@ -250,7 +251,27 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
                               on_table=p.advance, device=cfg.device)
     for name, rows in subset_rows.items():  # a `where` subset is the new full size of its table
         fitted.tables[name].source_rows = rows
+    if sampled:
+        _scale_copied_counts(fitted, full_rows, {name: len(frame) for name, frame in frames.items()})
     return fitted
+
+
+def _scale_copied_counts(fitted: FittedDatabase, full_rows: dict[str, int], trained_rows: dict[str, int]) -> None:
+    """A copied lookup's children per row, counted on a training sample, scaled back to the full table.
+
+    A copied table's children follow its per-row counts; trained on 20% of the
+    customers, a nation would otherwise get 20% of its customers at --scale 1.
+    """
+    for fit in fitted.tables.values():
+        for ref, counts in fit.copied_counts.items():
+            full, trained = full_rows.get(ref.table, 0), trained_rows.get(ref.table, 0)
+            if trained and full > trained and counts.sum():
+                exact = counts * (full / trained)
+                scaled = np.floor(exact).astype(np.int64)
+                short = int(round(counts.sum() * full / trained)) - int(scaled.sum())
+                if short > 0:  # largest remainders get the missing children
+                    scaled[np.argsort(-(exact - scaled), kind="stable")[:short]] += 1
+                fit.copied_counts[ref] = scaled
 
 
 def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progress, started: float,

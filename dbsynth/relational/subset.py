@@ -60,10 +60,15 @@ def sample_roots(schema: Schema, plans: dict[str, TablePlan], frames: dict[str, 
     def largest(name: str) -> int:
         return max([len(frames[name])] + [largest(child) for child in children[name]])
 
+    def is_root(plan: TablePlan) -> bool:
+        # A copied lookup is written whole, so its children are sampled as roots in its place.
+        return plan.mode != "copy" and (plan.primary is None
+                                        or plans[plan.primary.fk(schema).referred_table].mode == "copy")
+
     seeds = {}
     for name, plan in plans.items():
         n = len(frames[name])
-        if plan.primary is not None or n == 0:
+        if not is_root(plan) or n == 0:
             continue
         biggest = largest(name)
         if biggest > max_rows:

@@ -58,3 +58,13 @@ def _query(url: str, sql: str) -> list[tuple]:
             return [tuple(r) for r in conn.exec_driver_sql(sql).all()]
     finally:
         engine.dispose()
+
+
+def test_training_on_a_sample_keeps_lookups_whole_and_children_full_size(tmp_path: Path) -> None:
+    """--max-train-rows samples the lookup's children, never the lookup; --scale 1 still writes every row."""
+    source = _build(tmp_path / "src.db")
+    target = f"sqlite:///{tmp_path / 'dst.db'}"
+    result = dbsynth.clone(source, target, seed=2, max_train_rows=200)
+    assert result.rows["region"] == 5 and result.rows["nation"] == 25
+    assert result.rows["customer"] == 800
+    assert _query(target, "SELECT count(DISTINCT nation_id) FROM customer") == [(25,)]
