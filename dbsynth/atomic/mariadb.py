@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL, Engine
 
 from dbsynth.errors import DbsynthError
 from dbsynth.atomic.server import ServerShadow
+from dbsynth.io.views import create_in_passes, rejection_warnings
 from dbsynth.schema.model import View
 
 
@@ -91,20 +92,8 @@ class MariaDBShadow(ServerShadow):
         for name in sorted(gone - {v.name for v in views}):
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {db}.{q(name)}")
         conn.exec_driver_sql(f"USE {db}")  # unqualified names in the definitions mean the target's tables
-        pending, errors = views, {}
-        while pending:
-            done = []
-            for view in pending:
-                try:
-                    conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {q(view.name)} AS {view.definition}")
-                    done.append(view)
-                except sa.exc.DBAPIError as exc:
-                    errors[view.name] = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            pending = [v for v in pending if v not in done]
-            if not done:
-                break
-        return [f"view {v.name} was not recreated: the target rejected its definition ({errors[v.name]})"
-                for v in pending]
+        return rejection_warnings(create_in_passes(
+            views, lambda view: conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {q(view.name)} AS {view.definition}")))
 
     def drop_shadow_sql(self) -> str:
         return f"DROP DATABASE IF EXISTS {self._q(self.name)}"

@@ -7,6 +7,8 @@ run (another dialect's SQL) becomes a warning instead of a failed load.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import sqlalchemy as sa
 
 from dbsynth.io.naming import located, located_table
@@ -51,24 +53,39 @@ def drop_views(conn: sa.Connection, views: list[View], present: list[str]) -> No
 
 def create_views(conn: sa.Connection, views: tuple[View, ...]) -> list[str]:
     """Create every view that the target accepts; warnings name the others and why."""
-    pending = list(views)
-    errors: dict[str, str] = {}
+    def create(view: View) -> None:
+        materialized = view.materialized and conn.dialect.name == "postgresql"
+        kind = "MATERIALIZED VIEW" if materialized else "VIEW"
+        with conn.begin_nested():
+            conn.exec_driver_sql(f"CREATE {kind} {_quoted(conn, view)} AS {view.definition}")
+
+    rejected = create_in_passes(list(views), create)
+    warnings = rejection_warnings(rejected)
+    warnings += [f"materialized view {v.name} was created as a plain view (the target has no materialized views)"
+                 for v in views if v.materialized and conn.dialect.name != "postgresql" and v.name not in rejected]
+    return warnings
+
+
+def create_in_passes(views: list[View], create: Callable[[View], None]) -> dict[str, str]:
+    """Run `create` on every view, pass after pass, until a pass creates none (views may read views).
+
+    Returns the views the target rejected, each with its first error line.
+    """
+    pending, errors = list(views), {}
     while pending:
         created = []
         for view in pending:
-            materialized = view.materialized and conn.dialect.name == "postgresql"
-            kind = "MATERIALIZED VIEW" if materialized else "VIEW"
             try:
-                with conn.begin_nested():
-                    conn.exec_driver_sql(f"CREATE {kind} {_quoted(conn, view)} AS {view.definition}")
+                create(view)
                 created.append(view)
             except sa.exc.SQLAlchemyError as exc:
                 errors[view.name] = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         pending = [v for v in pending if v not in created]
         if not created:
             break
-    warnings = [f"view {v.name} was not recreated: the target rejected its definition ({errors[v.name]})"
-                for v in pending]
-    warnings += [f"materialized view {v.name} was created as a plain view (the target has no materialized views)"
-                 for v in views if v.materialized and conn.dialect.name != "postgresql" and v not in pending]
-    return warnings
+    return {v.name: errors[v.name] for v in pending}
+
+
+def rejection_warnings(rejected: dict[str, str]) -> list[str]:
+    return [f"view {name} was not recreated: the target rejected its definition ({error})"
+            for name, error in rejected.items()]
