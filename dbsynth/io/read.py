@@ -20,9 +20,14 @@ from dbsynth.io.naming import reflect_tables
 from dbsynth.schema.model import Schema, Table
 
 
-def read_table(conn: sa.Connection, table: Table, reflected: sa.Table) -> pd.DataFrame:
+def read_table(conn: sa.Connection, table: Table, reflected: sa.Table, limit: int | None = None) -> pd.DataFrame:
+    """The table's rows (the first `limit` of them) in key order, so the same seed sees the same frame."""
     order = [reflected.c[c] for c in table.pk_columns] or [reflected.c[c.name] for c in table.columns[:1]]
-    result = conn.execute(sa.select(reflected).order_by(*order))
+    return row_frame(conn.execute(sa.select(reflected).order_by(*order).limit(limit)))
+
+
+def row_frame(result: sa.CursorResult) -> pd.DataFrame:
+    """A query's rows as an object frame: values stay the driver's Python values (Decimal, datetime)."""
     # Already object columns: a further astype(object) only copied every value once more.
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
 
