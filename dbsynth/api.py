@@ -20,7 +20,7 @@ from dbsynth.errors import ConfigError
 from dbsynth.graph import LoadOrder, load_order
 from dbsynth.io.engines import open_source, parse_url, safe_url, target_engine
 from dbsynth.io.read import read_tables, where_mask
-from dbsynth.io.sampled_read import read_sampled
+from dbsynth.io.sampled_read import count_subsets, read_sampled
 from dbsynth.io.write import check_target, write_database
 from dbsynth.progress import Progress, SilentProgress, stage
 from dbsynth.modelfile import load_model, save_model
@@ -242,10 +242,13 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
             facts = SourceFacts.from_database(src, schema)
             p.advance("foreign keys", sum(facts.rows.values()))
         plans = plan_tables(schema, order, facts, cfg)
+        wheres = {name: rule.where for name in order.tables if (rule := cfg.table_rule(name)).where}
+        subset_rows = count_subsets(src, schema, wheres)
+        # A root keeps the same number of rows whether or not a `where` rule thins it first.
         sizes = root_sample_sizes(schema, plans, facts.rows, max_rows)
         with stage(progress, "reading source sample", len(schema.tables)) as p:
-            frames = read_sampled(src, schema, order, plans, sizes, rng, on_table=p.advance)
-        full_rows = facts.rows
+            frames = read_sampled(src, schema, order, plans, sizes, rng, wheres, on_table=p.advance)
+        full_rows = {**facts.rows, **subset_rows}
     else:
         with stage(progress, "reading source", len(schema.tables)) as p:
             frames = read_tables(src, schema, on_table=lambda name, n: p.advance(name, n))
@@ -275,10 +278,9 @@ def _reads_a_sample(schema: Schema, cfg: Config, max_rows: int) -> bool:
     """Whether the source is read as a sample (rows chosen by the source) instead of whole.
 
     Only a source with a table over `max_rows` is sampled at all, and then its
-    tables are never read whole. `where` rules are matched on whole frames.
+    tables are never read whole; smaller sources are read whole, which is faster.
     """
-    too_big = any(t.row_count > max_rows for t in schema.tables)
-    return too_big and not any(cfg.table_rule(t.name).where for t in schema.tables)
+    return any(t.row_count > max_rows for t in schema.tables)
 
 
 def _scale_copied_counts(fitted: FittedDatabase, full_rows: dict[str, int], trained_rows: dict[str, int]) -> None:

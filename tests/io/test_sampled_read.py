@@ -89,3 +89,25 @@ def test_large_source_clone_trains_on_a_sample_read_by_the_source(postgres_url: 
         assert set(orphan_counts(engine, introspect(engine)).values()) == {0}
     finally:
         engine.dispose()
+
+
+def test_where_rule_on_a_sampled_source_keeps_matching_subtrees(postgres_url: str, postgres_target: str,
+                                                                 tmp_path: Path) -> None:
+    from dbsynth.config import config_from_dict
+    from dbsynth.errors import ConfigError
+    from tests.helpers import rows_of
+
+    _load_chinook(postgres_url)
+    config = config_from_dict({"tables": {"invoice": {"where": "billing_country = 'Canada'"}}})
+    result = dbsynth.clone(postgres_url, postgres_target, config=config, seed=5, max_train_rows=2000)
+    assert {r[0] for r in rows_of(postgres_target, "invoice", ["billing_country"])} == {"Canada"}
+    assert 40 <= result.rows["invoice"] <= 75          # 56 Canadian invoices in the source
+    engine = open_source(parse_url(postgres_target))
+    try:
+        assert set(orphan_counts(engine, introspect(engine)).values()) == {0}
+    finally:
+        engine.dispose()
+    bad = config_from_dict({"tables": {"invoice": {"where": "no_such_column = 1"}}})
+    with pytest.raises(ConfigError, match="tables.invoice.where: the source rejected"):
+        dbsynth.train(postgres_url, str(tmp_path / "model.dbsynth"), config=bad, max_train_rows=2000)
+    assert not (tmp_path / "model.dbsynth").exists()
