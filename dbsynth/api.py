@@ -20,6 +20,7 @@ from dbsynth.errors import ConfigError
 from dbsynth.graph import LoadOrder, load_order
 from dbsynth.io.engines import open_source, parse_url, safe_url, target_engine
 from dbsynth.io.read import read_tables, where_mask
+from dbsynth.io.sampled_read import count_subsets, read_sampled
 from dbsynth.io.write import check_target, write_database
 from dbsynth.progress import Progress, SilentProgress, stage
 from dbsynth.modelfile import load_model, save_model
@@ -29,7 +30,8 @@ from dbsynth.relational.plan import TablePlan, plan_tables
 from dbsynth.relational.partitions import ROWS_PER_PARTITION, generate_partitions, partition_count
 from dbsynth.relational.rebalance import target_shares
 from dbsynth.relational.sample import table_rng
-from dbsynth.relational.subset import subtree_subset, sample_roots
+from dbsynth.relational.facts import SourceFacts
+from dbsynth.relational.subset import root_sample_sizes, sample_roots, subtree_subset
 from dbsynth.schema.introspect import introspect
 from dbsynth.schema.model import Schema, Table
 
@@ -89,8 +91,8 @@ def inspect(source: str, *, config: ConfigLike = None) -> Inspection:
         schema = with_declared_foreign_keys(schema, cfg)
         check_against_schema(cfg, schema)
         order = load_order(schema)
-        frames = read_tables(engine, schema)
-        return Inspection(schema, order, plan_tables(schema, order, frames, cfg))
+        # Counted by the source: inspecting a large database must not read it whole.
+        return Inspection(schema, order, plan_tables(schema, order, SourceFacts.from_database(engine, schema), cfg))
     finally:
         engine.dispose()
 
@@ -232,28 +234,53 @@ def _source_schema(src: Engine, cfg: Config) -> tuple[Schema, list[str]]:
 
 def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> FittedDatabase:
     order = load_order(schema)
-    with stage(progress, "reading source", len(schema.tables)) as p:
-        frames = read_tables(src, schema, on_table=lambda name, n: p.advance(name, n))
-    plans = plan_tables(schema, order, frames, cfg)
-    seeds = {name: where_mask(src, schema.table(name), frames[name], rule.where)
-             for name in order.tables if (rule := cfg.table_rule(name)).where}
-    subset_rows = {name: int(mask.sum()) for name, mask in seeds.items()}
     max_rows = cfg.max_train_rows or MAX_TRAIN_ROWS
-    if seeds:
-        frames = subtree_subset(schema, order, plans, frames, seeds)
-    sampled = sample_roots(schema, plans, frames, max_rows, table_rng(cfg.seed, "", "train-sample"))
-    full_rows = {name: len(frame) for name, frame in frames.items()}
-    if sampled:  # train on whole subtrees of a share of the roots: children per parent stay true
-        frames = subtree_subset(schema, order, plans, frames, sampled)
+    rng = table_rng(cfg.seed, "", "train-sample")
+    subset_rows: dict[str, int] = {}
+    if _reads_a_sample(schema, cfg, max_rows):
+        with stage(progress, "counting source", 1) as p:
+            facts = SourceFacts.from_database(src, schema)
+            p.advance("foreign keys", sum(facts.rows.values()))
+        plans = plan_tables(schema, order, facts, cfg)
+        wheres = {name: rule.where for name in order.tables if (rule := cfg.table_rule(name)).where}
+        subset_rows = count_subsets(src, schema, wheres)
+        # A root keeps the same number of rows whether or not a `where` rule thins it first.
+        sizes = root_sample_sizes(schema, plans, facts.rows, max_rows)
+        with stage(progress, "reading source sample", len(schema.tables)) as p:
+            frames = read_sampled(src, schema, order, plans, sizes, rng, wheres, on_table=p.advance)
+        full_rows = {**facts.rows, **subset_rows}
+    else:
+        with stage(progress, "reading source", len(schema.tables)) as p:
+            frames = read_tables(src, schema, on_table=lambda name, n: p.advance(name, n))
+        plans = plan_tables(schema, order, frames, cfg)
+        seeds = {name: where_mask(src, schema.table(name), frames[name], rule.where)
+                 for name in order.tables if (rule := cfg.table_rule(name)).where}
+        subset_rows = {name: int(mask.sum()) for name, mask in seeds.items()}
+        if seeds:
+            frames = subtree_subset(schema, order, plans, frames, seeds)
+        sampled = sample_roots(schema, plans, frames, max_rows, rng)
+        full_rows = {name: len(frame) for name, frame in frames.items()}
+        if sampled:  # train on whole subtrees of a share of the roots: children per parent stay true
+            frames = subtree_subset(schema, order, plans, frames, sampled)
     with stage(progress, "fitting models", len(order.tables)) as p:
         fitted = fit_database(schema, order, plans, frames, seed=cfg.seed, model=cfg.model or DEFAULT_MODEL,
                               tune_budget=cfg.tune_budget or TUNE_BUDGET, epsilon=cfg.epsilon, delta=cfg.delta,
                               on_table=p.advance, device=cfg.device)
     for name, rows in subset_rows.items():  # a `where` subset is the new full size of its table
         fitted.tables[name].source_rows = rows
-    if sampled:
-        _scale_copied_counts(fitted, full_rows, {name: len(frame) for name, frame in frames.items()})
+    trained_rows = {name: len(frame) for name, frame in frames.items()}
+    if trained_rows != full_rows:
+        _scale_copied_counts(fitted, full_rows, trained_rows)
     return fitted
+
+
+def _reads_a_sample(schema: Schema, cfg: Config, max_rows: int) -> bool:
+    """Whether the source is read as a sample (rows chosen by the source) instead of whole.
+
+    Only a source with a table over `max_rows` is sampled at all, and then its
+    tables are never read whole; smaller sources are read whole, which is faster.
+    """
+    return any(t.row_count > max_rows for t in schema.tables)
 
 
 def _scale_copied_counts(fitted: FittedDatabase, full_rows: dict[str, int], trained_rows: dict[str, int]) -> None:

@@ -56,7 +56,7 @@ class FreeTextCodec:
                 continue
             counts = np.maximum(choices[rng.integers(0, choices.size, rows.size)], 1)
             words = _WORDS[rng.integers(0, _WORDS.size, int(counts.sum()))]
-            texts = [" ".join(chunk).capitalize() for chunk in np.split(words, np.cumsum(counts)[:-1])]
+            texts = _joined(words, counts)
             out[rows] = [t[: self.max_length] for t in texts] if self.max_length else texts
         return pd.Series(out, dtype=object)
 
@@ -67,6 +67,20 @@ class FreeTextCodec:
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> FreeTextCodec:
         return cls(s["word_counts"], s["has_null"], s["max_length"])
+
+
+def _joined(words: np.ndarray, counts: np.ndarray) -> list[str]:
+    """Consecutive runs of `counts` words as capitalised texts, by one join and one split.
+
+    Splitting the array into a view per row cost more than writing the rows
+    (25 s of TPC-H SF1's 230 s generate); the vocabulary holds no newline.
+    """
+    spaced = np.empty(2 * words.size, dtype=object)
+    spaced[0::2] = words
+    ends = np.full(words.size, " ", dtype=object)
+    ends[np.cumsum(counts) - 1] = "\n"
+    spaced[1::2] = ends
+    return [text.capitalize() for text in "".join(spaced.tolist()).split("\n")[:-1]]
 
 
 def _word_counts(values: pd.Series) -> np.ndarray:

@@ -20,9 +20,31 @@ from dbsynth.io.naming import reflect_tables
 from dbsynth.schema.model import Schema, Table
 
 
-def read_table(conn: sa.Connection, table: Table, reflected: sa.Table) -> pd.DataFrame:
+def read_table(conn: sa.Connection, table: Table, reflected: sa.Table, limit: int | None = None,
+               where: str | None = None) -> pd.DataFrame:
+    """The table's rows (those matching the config's `where`, the first `limit` of them) in key order,
+    so the same seed sees the same frame."""
     order = [reflected.c[c] for c in table.pk_columns] or [reflected.c[c.name] for c in table.columns[:1]]
-    result = conn.execute(sa.select(reflected).order_by(*order))
+    query = sa.select(reflected).order_by(*order).limit(limit)
+    return row_frame(conn.execute(query.where(sa.text(f"({where})")) if where else query))
+
+
+def count_matching(conn: sa.Connection, table: Table, reflected: sa.Table, where: str) -> int:
+    """Rows of the table matching the config's `where`: the new full size of a subset table."""
+    try:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(reflected)
+                                .where(sa.text(f"({where})"))).scalar_one())
+    except sa.exc.SQLAlchemyError as exc:
+        raise where_error(table, where, exc) from None
+
+
+def where_error(table: Table, where: str, exc: sa.exc.SQLAlchemyError) -> ConfigError:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return ConfigError(f"tables.{table.name}.where: the source rejected {where!r}: {reason}")
+
+
+def row_frame(result: sa.CursorResult) -> pd.DataFrame:
+    """A query's rows as an object frame: values stay the driver's Python values (Decimal, datetime)."""
     # Already object columns: a further astype(object) only copied every value once more.
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
 
@@ -56,7 +78,6 @@ def where_mask(engine: Engine, table: Table, frame: pd.DataFrame, where: str) ->
             with engine.connect() as conn:
                 matching = {tuple(map(str, row)) for row in conn.execute(query)}
     except sa.exc.SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ConfigError(f"tables.{table.name}.where: the source rejected {where!r}: {reason}") from None
+        raise where_error(table, where, exc) from None
     rows = frame[key].astype(object).to_numpy()
     return np.array([tuple(map(str, r)) in matching for r in rows], dtype=bool)

@@ -182,9 +182,26 @@ class _KeyRanges:
         moves = {c: (table, c) for (t, c) in mapping if t == table}
         for fk in self.schema.table(table).foreign_keys:
             for col, ref in zip(fk.columns, fk.referred_columns):
-                if (fk.referred_table, ref) in mapping:
-                    moves[col] = (fk.referred_table, ref)
+                if (key := self._moved_key(fk.referred_table, ref, mapping, frozenset())) is not None:
+                    moves[col] = key
         return moves
+
+    def _moved_key(self, table: str, column: str, mapping: dict[tuple[str, str], Any],
+                   seen: frozenset[tuple[str, str]]) -> tuple[str, str] | None:
+        """The generated key a column's values come from, following FKs that point at FK columns.
+
+        TPC-H's lineitem points at partsupp's (ps_partkey, ps_suppkey), which are
+        themselves FKs to part and supplier: a moved part key moves l_partkey too.
+        """
+        if (table, column) in mapping:
+            return table, column
+        for fk in self.schema.table(table).foreign_keys:
+            if column in fk.columns and (table, column) not in seen:
+                ref = fk.referred_columns[fk.columns.index(column)]
+                found = self._moved_key(fk.referred_table, ref, mapping, seen | {(table, column)})
+                if found is not None:
+                    return found
+        return None
 
 
 def _apply(frame: pd.DataFrame, moves: dict[str, tuple[str, str]], mapping: dict[tuple[str, str], Any]) -> None:

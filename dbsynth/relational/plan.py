@@ -22,6 +22,7 @@ from dbsynth.config import Config
 from dbsynth.errors import SchemaError
 from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.pii import PiiMatch, detect
+from dbsynth.relational.facts import SourceFacts
 from dbsynth.schema.model import Schema, Table
 
 KEY_KINDS = ("integer", "decimal", "text", "uuid")
@@ -57,8 +58,10 @@ class TablePlan:
         return ((self.primary,) if self.primary else ()) + self.secondary
 
 
-def plan_tables(schema: Schema, order: LoadOrder, frames: dict[str, pd.DataFrame],
+def plan_tables(schema: Schema, order: LoadOrder, source: SourceFacts | dict[str, pd.DataFrame],
                 config: Config | None = None) -> dict[str, TablePlan]:
+    """Every table's plan, from facts about the source (or whole frames, counted here)."""
+    facts = source if isinstance(source, SourceFacts) else SourceFacts.from_frames(schema, source)
     child_edges: dict[str, list[FkRef]] = {t: [] for t in schema.table_names}
     for table in schema.tables:
         for i, fk in enumerate(table.foreign_keys):
@@ -67,15 +70,15 @@ def plan_tables(schema: Schema, order: LoadOrder, frames: dict[str, pd.DataFrame
     config = config or Config.default()
     plans = {}
     for name in order.tables:
-        plan = _plan_table(schema, schema.table(name), order, frames, tuple(child_edges[name]))
-        lookup = lookup_reason(schema, plan, frames, plans)
+        plan = _plan_table(schema, schema.table(name), order, facts, tuple(child_edges[name]))
+        lookup = lookup_reason(schema, plan, facts, plans)
         if lookup:
             plan = replace(plan, mode="copy", mode_reason=lookup)
-        plans[name] = _apply_rules(plan, config, frames[name])
+        plans[name] = _apply_rules(plan, config)
     return plans
 
 
-def lookup_reason(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
+def lookup_reason(schema: Schema, plan: TablePlan, facts: SourceFacts,
                   planned: dict[str, TablePlan] | None = None) -> str:
     """Why `plan.name` looks like a lookup table to copy verbatim, or "" when it does not.
 
@@ -86,34 +89,34 @@ def lookup_reason(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFram
     of the tables before this one in load order.
     """
     table = schema.table(plan.name)
-    rows = len(frames[plan.name])
+    rows = facts.rows.get(plan.name, 0)
     if not plan.child_edges or not 0 < rows <= LOOKUP_MAX_ROWS:
         return ""
     planned = planned or {}
     if any(planned.get(fk.referred_table) is None or planned[fk.referred_table].mode != "copy"
            or fk.referred_table == plan.name for fk in table.foreign_keys):
         return ""
-    pointing = _pointing_rows(schema, plan.name, frames, set())
+    pointing = _pointing_rows(schema, plan.name, facts, set())
     if pointing < LOOKUP_MIN_FANOUT * rows:
         return ""
     return f"lookup table: {rows} rows, {pointing:,} rows point at it"
 
 
-def _pointing_rows(schema: Schema, name: str, frames: dict[str, pd.DataFrame], seen: set[str]) -> int:
+def _pointing_rows(schema: Schema, name: str, facts: SourceFacts, seen: set[str]) -> int:
     """Rows whose FK refers to `name`, plus those pointing at its small (lookup-sized) children."""
     seen = seen | {name}
     total = 0
     for child in schema.tables:
-        for fk in child.foreign_keys:
-            if fk.referred_table != name or child.name == name or child.name not in frames:
+        for i, fk in enumerate(child.foreign_keys):
+            if fk.referred_table != name or child.name == name or child.name not in facts.rows:
                 continue
-            total += int(frames[child.name][list(fk.columns)].notna().all(axis=1).sum())
-            if len(frames[child.name]) <= LOOKUP_MAX_ROWS and child.name not in seen:
-                total += _pointing_rows(schema, child.name, frames, seen)
+            total += facts.foreign_keys[FkRef(child.name, i)].pointing
+            if facts.rows[child.name] <= LOOKUP_MAX_ROWS and child.name not in seen:
+                total += _pointing_rows(schema, child.name, facts, seen)
     return total
 
 
-def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TablePlan:
+def _apply_rules(plan: TablePlan, config: Config) -> TablePlan:
     """The config's table and column rules on top of what dbsynth decided by itself."""
     own = next((t for t in config.tables if t.name == plan.name), None)  # what this table sets itself
     rule = config.table_rule(plan.name)
@@ -141,13 +144,13 @@ def _apply_rules(plan: TablePlan, config: Config, frame: pd.DataFrame) -> TableP
     )
 
 
-def _plan_table(schema: Schema, table: Table, order: LoadOrder, frames: dict[str, pd.DataFrame],
+def _plan_table(schema: Schema, table: Table, order: LoadOrder, facts: SourceFacts,
                 child_edges: tuple[FkRef, ...]) -> TablePlan:
-    frame = frames[table.name]
+    head = facts.heads.get(table.name)
     refs = [FkRef(table.name, i) for i in range(len(table.foreign_keys))]
     deferred = tuple(r for r in refs if order.is_deferred(table.name, i := r.index))
     live = [r for r in refs if r not in deferred]
-    primary = _primary_parent(schema, table, live, frames)
+    primary = _primary_parent(schema, live, facts)
     fk_cols = table.fk_columns
     computed = tuple(c.name for c in table.columns if c.computed)
     pk_free = [c for c in table.pk_columns if c not in fk_cols]
@@ -167,7 +170,8 @@ def _plan_table(schema: Schema, table: Table, order: LoadOrder, frames: dict[str
             )
     taken = set(fk_cols) | set(keys) | set(running) | set(computed)
     rest = [c for c in table.columns if c.name not in taken]
-    pii = {c.name: m for c in rest if (m := detect(c, frame[c.name] if c.name in frame else None))}
+    pii = {c.name: m for c in rest
+           if (m := detect(c, head[c.name] if head is not None and c.name in head else None))}
     return TablePlan(
         name=table.name, key_columns=keys, running_index=running, primary=primary,
         secondary=tuple(r for r in live if r != primary), deferred=deferred,
@@ -175,20 +179,13 @@ def _plan_table(schema: Schema, table: Table, order: LoadOrder, frames: dict[str
     )
 
 
-def _primary_parent(schema: Schema, table: Table, refs: list[FkRef],
-                    frames: dict[str, pd.DataFrame]) -> FkRef | None:
+def _primary_parent(schema: Schema, refs: list[FkRef], facts: SourceFacts) -> FkRef | None:
     if not refs:
         return None
 
     def rank(ref: FkRef) -> tuple[bool, float, int, int]:
-        fk = ref.fk(schema)
-        child_keys = frames[table.name][list(fk.columns)]
-        not_null = bool(child_keys.notna().all(axis=None))  # what the data does, not what DDL allows
-        parent = frames[fk.referred_table]
-        child_keys = child_keys.dropna()
-        referenced = set(map(tuple, child_keys.to_numpy().tolist()))
-        parent_keys = list(map(tuple, parent[list(fk.referred_columns)].to_numpy().tolist()))
-        coverage = sum(k in referenced for k in parent_keys) / max(len(parent_keys), 1)
-        return (not_null, round(coverage, 1), len(parent_keys), -ref.index)
+        parent = ref.fk(schema).referred_table
+        return (facts.foreign_keys[ref].always_set, round(facts.coverage(ref, parent), 1),
+                facts.rows.get(parent, 0), -ref.index)
 
     return max(refs, key=rank)

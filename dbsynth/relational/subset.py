@@ -44,13 +44,15 @@ def subtree_subset(schema: Schema, order: LoadOrder, plans: dict[str, TablePlan]
     return {name: frames[name][keep[name]].reset_index(drop=True) for name in order.tables}
 
 
-def sample_roots(schema: Schema, plans: dict[str, TablePlan], frames: dict[str, pd.DataFrame],
-                 max_rows: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Seed masks keeping a share of each root's rows so no table of its subtree exceeds ~max_rows.
+def root_sample_sizes(schema: Schema, plans: dict[str, TablePlan], rows: dict[str, int],
+                      max_rows: int) -> dict[str, int]:
+    """How many rows of each root to train on, so no table of its subtree exceeds ~max_rows.
 
     The share is per root, from the largest table hanging off it along primary
     edges: a small root whose subtree is small (8 employees) is kept whole, so
-    its children-per-parent figures are not estimated from two rows.
+    its children-per-parent figures are not estimated from two rows. Roots left
+    out are kept whole. Only row counts are needed, so a large source is sized
+    before a row of it is read.
     """
     children: dict[str, list[str]] = {name: [] for name in plans}
     for name, plan in plans.items():
@@ -58,21 +60,30 @@ def sample_roots(schema: Schema, plans: dict[str, TablePlan], frames: dict[str, 
             children[plan.primary.fk(schema).referred_table].append(name)
 
     def largest(name: str) -> int:
-        return max([len(frames[name])] + [largest(child) for child in children[name]])
+        return max([rows.get(name, 0)] + [largest(child) for child in children[name]])
 
     def is_root(plan: TablePlan) -> bool:
         # A copied lookup is written whole, so its children are sampled as roots in its place.
         return plan.mode != "copy" and (plan.primary is None
                                         or plans[plan.primary.fk(schema).referred_table].mode == "copy")
 
-    seeds = {}
+    sizes = {}
     for name, plan in plans.items():
-        n = len(frames[name])
-        if not is_root(plan) or n == 0:
-            continue
-        biggest = largest(name)
-        if biggest > max_rows:
-            mask = np.zeros(n, dtype=bool)
-            mask[rng.choice(n, size=max(1, int(round(n * max_rows / biggest))), replace=False)] = True
-            seeds[name] = mask
-    return seeds
+        n = rows.get(name, 0)
+        if is_root(plan) and n and (biggest := largest(name)) > max_rows:
+            sizes[name] = max(1, int(round(n * max_rows / biggest)))
+    return sizes
+
+
+def sample_mask(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A mask keeping `size` of `n` rows drawn at random (all of them when size >= n)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[rng.choice(n, size=min(size, n), replace=False)] = True
+    return mask
+
+
+def sample_roots(schema: Schema, plans: dict[str, TablePlan], frames: dict[str, pd.DataFrame],
+                 max_rows: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Seed masks keeping a share of each root's rows (root_sample_sizes) of frames already read."""
+    sizes = root_sample_sizes(schema, plans, {name: len(frame) for name, frame in frames.items()}, max_rows)
+    return {name: sample_mask(len(frames[name]), size, rng) for name, size in sizes.items()}

@@ -55,6 +55,30 @@ def test_partitions_are_disjoint_orphan_free_and_full_size(postgres_url: str, po
         assert conn.exec_driver_sql("SELECT count(*) FROM partsupp WHERE s_id IS NULL").scalar_one() == 0
 
 
+def test_a_key_reached_through_a_composite_fk_moves_with_its_partition(postgres_url: str,
+                                                                       postgres_target: str) -> None:
+    """lineitem -> partsupp(p_id, s_id), whose columns are FKs to part and supplier: TPC-H at SF1 broke here."""
+    _suppliers_and_parts(postgres_url)
+    engine = sa.create_engine(parse_url(postgres_url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE orders (o_id serial PRIMARY KEY, status text NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE lineitem (o_id int NOT NULL REFERENCES orders, line int NOT NULL, "
+                             "p_id int NOT NULL, s_id int NOT NULL, qty int NOT NULL, PRIMARY KEY (o_id, line), "
+                             "FOREIGN KEY (p_id, s_id) REFERENCES partsupp)")
+        conn.exec_driver_sql("INSERT INTO orders (status) SELECT (ARRAY['O','F'])[1 + mod(i, 2)] "
+                             "FROM generate_series(1, 1500) i")
+        conn.exec_driver_sql("INSERT INTO lineitem SELECT o, k, ps.p_id, ps.s_id, 1 + mod(o * k, 50) "
+                             "FROM generate_series(1, 1500) o, generate_series(1, 1 + mod(o, 4)) k, "
+                             "LATERAL (SELECT p_id, s_id FROM partsupp ORDER BY p_id, s_id "
+                             "OFFSET mod(o * 37 + k * 11, 6000) LIMIT 1) ps")
+    engine.dispose()
+    result = dbsynth.clone(postgres_url, postgres_target, seed=1, model="bayesnet", rows_per_partition=1500)
+    assert result.partitions > 3
+    orphans, duplicates = _integrity(postgres_target)
+    assert set(orphans.values()) == {0} and set(duplicates.values()) == {0}
+    assert result.rows["lineitem"] > 0
+
+
 def test_parallel_and_dask_partitions_equal_serial_ones(postgres_url: str, tmp_path: Path) -> None:
     _suppliers_and_parts(postgres_url)
     urls = [f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("serial", "jobs", "dask")]
