@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import SchemaError, UnsupportedType
+from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
 from dbsynth.schema.model import (
     CheckConstraint, Column, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
     UniqueConstraint, View, qualified_name,
@@ -20,6 +21,7 @@ from dbsynth.schema.model import (
 from dbsynth.schema.types import classify
 
 log = logging.getLogger(__name__)
+_JSON = mysql.JSON()  # what a MariaDB JSON column is, once its json_valid CHECK is read
 
 
 def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = True,
@@ -36,7 +38,8 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         # SQLAlchemy warns (not raises) on types it does not know; we report them ourselves.
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
         inspector = sa.inspect(engine)
-        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine))
+        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine),
+                         mariadb_checks(engine) if is_mariadb(engine) else None)
         for namespace in _namespaces(inspector, engine.dialect.name, schemas):
             reader.read(namespace)
     tables = sorted(reader.tables, key=lambda t: t.name)
@@ -72,8 +75,9 @@ class _Reader:
     """Reads namespace after namespace, collecting tables, views and what it could not keep."""
 
     def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool,
-                 domains: dict[tuple[str, str], _Domain]) -> None:
+                 domains: dict[tuple[str, str], _Domain], mariadb: dict[str, MariadbChecks] | None) -> None:
         self.inspector, self.dialect, self.strict, self.domains = inspector, dialect, strict, domains
+        self.mariadb = mariadb  # MariaDB's CHECKs by table (None elsewhere): JSON columns and column CHECKs
         self.default = inspector.default_schema_name
         self.tables: list[Table] = []
         self.views: list[View] = []
@@ -97,6 +101,9 @@ class _Reader:
         pk = inspector.get_pk_constraint(local, **kw) or {}
         pk_cols = tuple(pk.get("constrained_columns") or ())
         reflected = inspector.get_columns(local, **kw)
+        maria = self.mariadb.get(local, MariadbChecks(frozenset(), ())) if self.mariadb is not None else None
+        if maria is not None:  # MariaDB's JSON: LONGTEXT with a json_valid CHECK, which is the type, not a rule
+            reflected = [dict(c, type=_JSON) if c["name"] in maria.json_columns else c for c in reflected]
         columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict) for c in reflected)
         domain_checks: list[CheckConstraint] = []
         for i, c in enumerate(reflected):
@@ -125,7 +132,7 @@ class _Reader:
             UniqueConstraint(tuple(u["column_names"]), u.get("name"))
             for u in _safe(inspector.get_unique_constraints, local, namespace)
         )
-        checks = tuple(
+        checks = maria.checks if maria is not None else tuple(
             CheckConstraint(c["sqltext"], c.get("name"))
             for c in _safe(inspector.get_check_constraints, local, namespace)
         ) + tuple(domain_checks)  # a domain's CHECKs bind the column: values must satisfy them too
