@@ -12,7 +12,6 @@ import datetime as dt
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,7 @@ from sqlalchemy.engine import make_url
 
 import dbsynth
 from dbsynth.report.integrity import orphan_counts
-from tests.conftest import MYSQL_ADMIN_URL, _fresh_database
-from tests.helpers import schema_of
+from tests.helpers import load_mariadb_sql, schema_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MOODS = {"calm", "happy", "sad", "angry"}
@@ -42,23 +40,7 @@ def load_postgres_fixture(url: str) -> None:
 
 
 def load_mariadb_fixture(url: str) -> None:
-    text = "\n".join(line for line in (FIXTURES / "types_mariadb.sql").read_text().splitlines()
-                     if not line.startswith("--"))
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            for statement in re.split(r";\s*\n", text):
-                if statement.strip():
-                    conn.exec_driver_sql(statement.replace("%", "%%"))  # PyMySQL formats even without parameters
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def mysql_target() -> Iterator[str]:
-    """A second fresh MariaDB database, for MariaDB -> MariaDB."""
-    yield from _fresh_database("MariaDB", MYSQL_ADMIN_URL, "DBSYNTH_TEST_MYSQL_URL",
-                               "CREATE DATABASE `{name}` CHARACTER SET utf8mb4", "DROP DATABASE IF EXISTS `{name}`")
+    load_mariadb_sql(url, FIXTURES / "types_mariadb.sql")
 
 
 # -- reading databases back ----------------------------------------------------------------------------

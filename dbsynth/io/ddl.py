@@ -21,7 +21,7 @@ from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
 from dbsynth.io.naming import located, located_table, namespace_notes
-from dbsynth.io.typemap import MYSQL, key_safe, sa_type
+from dbsynth.io.typemap import MYSQL, key_safe, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
 from dbsynth.schema.model import CheckConstraint, Column, Schema, Table
 
@@ -68,6 +68,7 @@ class _Builder:
         self.enums: dict[tuple[str | None, str], sa.Enum] = {}
         self.used: dict[str, set[str]] = {}
         self.referred: dict[str, set[str]] = {}  # columns other tables' foreign keys point at
+        self.type_notes: dict[tuple[str, str], int] = {}  # (table, column) -> its type warning in self.warnings
 
     # -- names ------------------------------------------------------------
     def _scope(self, kind: str, table: sa.Table) -> str:
@@ -126,6 +127,10 @@ class _Builder:
             t.append_constraint(sa.UniqueConstraint(*u.columns, name=self.claim(u.name, "unique", t)))
         for c in table.check_constraints:
             self.check(table, t, c)
+        for col in table.columns:  # an unsigned integer in a wider signed type keeps its lower bound
+            if unsigned_check(col.type, self.dialect):
+                t.append_constraint(sa.CheckConstraint(
+                    t.c[col.name] >= 0, name=self.claim(None, "check", t, fallback=f"{local}_{col.name}_unsigned")))
 
     def check(self, table: Table, t: sa.Table, c: CheckConstraint) -> None:
         """Same engine: the CHECK as written. Another engine: rewritten from its parsed form, if we read it."""
@@ -149,20 +154,26 @@ class _Builder:
     def column(self, table: Table, col: Column, schema: str | None, keyed: bool) -> sa.Column:
         where = f"column {table.name}.{col.name}"
         t = col.type
-        if t.kind == "enum" and not t.enum_name:
+        if t.kind == "enum" and not t.enum_name:  # a MySQL ENUM belongs to its column; PostgreSQL's is a type
             t = dataclasses.replace(t, enum_name=f"{table.name}_{col.name}")
-        typ, note = sa_type(t, self.dialect)
+            if self.dialect == "postgresql":
+                self.warnings.append(f"{where} is an ENUM of the column, created as the enum type {t.enum_name}")
+        typ, note = sa_type(t, self.dialect, same=self.same)
         if keyed and (safe := key_safe(t, self.dialect)):
             typ, note = safe
+        auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
+            and t.kind == "integer"
+        if auto and self.dialect == "sqlite":
+            typ, note = sa.Integer(), None  # only "INTEGER PRIMARY KEY" is SQLite's auto-assigned rowid
+        elif auto and isinstance(typ, sa.Numeric) and not isinstance(typ, sa.Integer):
+            typ, note = sa.BigInteger(), ("is an auto-increment BIGINT UNSIGNED key, created as BIGINT with "
+                                          "CHECK (>= 0): keys above 2^63 - 1 do not fit")
         if note and not self.same:  # same engine: nothing is lost that the source did not lose
+            self.type_notes[(table.name, col.name)] = len(self.warnings)
             self.warnings.append(f"{where} {note}")
         if isinstance(typ, sa.Enum) and typ.name:
             typ = self._shared_enum(typ, schema, where)
-        auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
-            and t.kind == "integer"
         args: list[sa.schema.SchemaItem] = []
-        if auto and self.dialect == "sqlite":
-            typ = sa.Integer()  # only "INTEGER PRIMARY KEY" is SQLite's auto-assigned rowid
         if auto and col.identity is not None and self.dialect == "postgresql":
             ident = col.identity
             args.append(sa.Identity(always=ident.always, start=ident.start, increment=ident.increment))
@@ -203,9 +214,17 @@ class _Builder:
             if ref is None or any(c not in ref.c for c in fk.referred_columns):
                 self.warnings.append(f"{what} was left out: {fk.referred_table} is not among the tables written")
                 continue
-            if self.dialect == "mysql":  # InnoDB wants both sides of a key to have the same type
-                for c, rc in zip(fk.columns, fk.referred_columns):
+            for c, rc in zip(fk.columns, fk.referred_columns):
+                # InnoDB wants both sides of a key to have the same type; PostgreSQL cannot compare NUMERIC
+                # (an unsigned BIGINT) with the BIGINT its auto-increment parent key became
+                if self.dialect == "mysql":
                     t.c[c].type = ref.c[rc].type
+                elif _integer(t.c[c].type) != _integer(ref.c[rc].type):
+                    t.c[c].type = ref.c[rc].type
+                    if (table.name, c) in self.type_notes:
+                        self.warnings[self.type_notes[(table.name, c)]] = (
+                            f"column {table.name}.{c} is {table.column(c).type.source_name} and refers to "
+                            f"{fk.referred_table}.{rc}, so it takes that key's type here (with CHECK (>= 0))")
             ondelete, onupdate = self._action(fk.on_delete, what), self._action(fk.on_update, what)
             deferrable = fk.deferrable or None
             if deferrable and self.dialect == "mysql":
@@ -251,6 +270,10 @@ class _Builder:
                                      f"(WHERE {idx.where}); it is a plain{' non-unique' if idx.unique else ''} "
                                      f"index in the target")
             sa.Index(name, *[t.c[c] for c in idx.columns], unique=unique, **options)
+
+
+def _integer(typ: sa.types.TypeEngine) -> bool:
+    return isinstance(typ, sa.Integer)
 
 
 def existing_tables(engine: sa.Engine, names: Iterable[str]) -> list[str]:
