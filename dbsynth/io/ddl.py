@@ -20,10 +20,11 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
+from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.naming import located, located_table, namespace_notes
 from dbsynth.io.typemap import MYSQL, key_safe, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
-from dbsynth.schema.model import CheckConstraint, Column, Schema, Table
+from dbsynth.schema.model import CheckConstraint, Column, Domain, Schema, Table
 
 _MAX_NAME = {"postgresql": 63, "mysql": 64}
 _DIALECTS = {"postgresql": postgresql.dialect, "mysql": mysql.dialect, "sqlite": sqlite.dialect}
@@ -38,6 +39,9 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     dialect = "mysql" if dialect in MYSQL else dialect
     md = sa.MetaData()
     build = _Builder(md, dialect, same_dialect)
+    if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
+        build.domains = {d.name: d for d in schema.domains}
+        md.info[DOMAINS_KEY] = list(schema.domains)
     for table in schema.tables:
         for fk in table.foreign_keys:
             build.referred.setdefault(fk.referred_table, set()).update(fk.referred_columns)
@@ -69,6 +73,7 @@ class _Builder:
         self.used: dict[str, set[str]] = {}
         self.referred: dict[str, set[str]] = {}  # columns other tables' foreign keys point at
         self.type_notes: dict[tuple[str, str], int] = {}  # (table, column) -> its type warning in self.warnings
+        self.domains: dict[str, Domain] = {}  # the domains written as domains (PostgreSQL -> PostgreSQL)
 
     # -- names ------------------------------------------------------------
     def _scope(self, kind: str, table: sa.Table) -> str:
@@ -134,6 +139,8 @@ class _Builder:
 
     def check(self, table: Table, t: sa.Table, c: CheckConstraint) -> None:
         """Same engine: the CHECK as written. Another engine: rewritten from its parsed form, if we read it."""
+        if c.domain in self.domains:
+            return  # the column's domain carries it
         parsed = parse_check(c.sqltext, table.column_names)
         if parsed is None:
             self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} is in a form "
@@ -189,8 +196,9 @@ class _Builder:
         if (self.same and col.default is not None and not auto and col.computed is None
                 and "nextval(" not in col.default.lower()):
             default = sa.DefaultClause(sa.text(col.default))
+        info = {COLUMN_KEY: domain_location(self.domains[t.domain])} if t.domain in self.domains else {}
         return sa.Column(col.name, typ, *args, nullable=nullable, autoincrement=auto,
-                         server_default=default, comment=col.comment)
+                         server_default=default, comment=col.comment, info=info)
 
     def _shared_enum(self, typ: sa.Enum, schema: str | None, where: str) -> sa.Enum:
         """One Enum object per type name, bound to the metadata so it is created once and dropped once."""
@@ -319,9 +327,14 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> None:
         raise TargetNotEmpty(taken)
     if conn.dialect.name == "postgresql":
         prep = conn.dialect.identifier_preparer
-        for schema in sorted({t.schema for t in metadata.tables.values() if t.schema}):
+        schemas = {t.schema for t in metadata.tables.values() if t.schema}
+        schemas |= {d.schema for d in metadata.info.get(DOMAINS_KEY, ()) if d.schema}
+        for schema in sorted(schemas):
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}")
+        create_domains(conn, metadata)
     metadata.create_all(conn, checkfirst=True)  # checkfirst only matters for enum types now
+    if conn.dialect.name == "postgresql":
+        use_domains(conn, metadata)
 
 
 def drop_tables(conn: sa.Connection, names: list[str]) -> None:
@@ -363,6 +376,7 @@ def drop_tables(conn: sa.Connection, names: list[str]) -> None:
                            f"{_first_line(exc)}; drop the tables that reference them first") from exc
     if dialect == "postgresql":
         _drop_unused_enums(conn, targets)
+        drop_unused_domains(conn, targets)
 
 
 def _drop_unused_enums(conn: sa.Connection, tables: list[sa.Table]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from dbsynth.errors import SchemaError, UnsupportedType
 from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
 from dbsynth.schema.model import (
-    CheckConstraint, Column, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
+    CheckConstraint, Column, Domain, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
     UniqueConstraint, View, qualified_name,
 )
 from dbsynth.schema.types import classify
@@ -47,7 +47,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         tables = _with_row_counts(engine, tables)
     _check_fk_targets(tables)
     return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=tuple(sorted(reader.views, key=lambda v: v.name)),
-                  warnings=tuple(reader.warnings))
+                  warnings=tuple(reader.warnings), domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)))
 
 
 _SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
@@ -82,6 +82,7 @@ class _Reader:
         self.tables: list[Table] = []
         self.views: list[View] = []
         self.warnings: list[str] = []
+        self.used_domains: dict[str, Domain] = {}  # the domains columns are declared with, by qualified name
 
     def read(self, namespace: str | None) -> None:
         insp = self.inspector
@@ -107,12 +108,14 @@ class _Reader:
         columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict) for c in reflected)
         domain_checks: list[CheckConstraint] = []
         for i, c in enumerate(reflected):
-            domain = self.domains.get((getattr(c["type"], "schema", None) or self.default or "",
-                                       getattr(c["type"], "name", "") or "")) \
-                if isinstance(c["type"], postgresql.DOMAIN) else None
+            key = (getattr(c["type"], "schema", None) or self.default or "", getattr(c["type"], "name", "") or "")
+            domain = self.domains.get(key) if isinstance(c["type"], postgresql.DOMAIN) else None
             if domain is not None:
-                columns = columns[:i] + (_with_domain(columns[i], domain),) + columns[i + 1:]
-                domain_checks += [CheckConstraint(_value_as(check, c["name"], self.dialect), f"{local}_{c['name']}_{cname}")
+                qualified = qualified_name(None if key[0] == self.default else key[0], key[1])
+                self.used_domains[qualified] = _domain_model(qualified, key, domain, self.default)
+                columns = columns[:i] + (_with_domain(columns[i], domain, qualified),) + columns[i + 1:]
+                domain_checks += [CheckConstraint(_value_as(check, c["name"], self.dialect), f"{local}_{c['name']}_{cname}",
+                                                  domain=qualified)
                                   for cname, check in domain.checks]
         fks = tuple(
             ForeignKey(
@@ -162,6 +165,13 @@ class _Reader:
 class _Domain:
     base: str                              # format_type of the base type, modifiers kept: numeric(5,2)
     checks: tuple[tuple[str, str], ...]    # (constraint name, expression over VALUE)
+    not_null: bool = False
+    default: str | None = None
+
+
+def _domain_model(qualified: str, key: tuple[str, str], domain: _Domain, default_schema: str | None) -> Domain:
+    return Domain(qualified, domain.base, None if key[0] == default_schema else key[0], domain.not_null,
+                  domain.default, tuple(CheckConstraint(body, cname) for cname, body in domain.checks))
 
 
 def _domains(engine: Engine) -> dict[tuple[str, str], _Domain]:
@@ -169,18 +179,18 @@ def _domains(engine: Engine) -> dict[tuple[str, str], _Domain]:
     if engine.dialect.name != "postgresql":
         return {}
     query = sa.text(
-        "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), "
+        "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, "
         "  coalesce(array_agg(c.conname ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}'), "
         "  coalesce(array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}') "
         "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
         "LEFT JOIN pg_constraint c ON c.contypid = t.oid AND c.contype = 'c' "
-        "WHERE t.typtype = 'd' GROUP BY n.nspname, t.typname, t.typbasetype, t.typtypmod")
+        "WHERE t.typtype = 'd' GROUP BY n.nspname, t.typname, t.typbasetype, t.typtypmod, t.typnotnull, t.typdefault")
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     out = {}
-    for schema, name, base, names, defs in rows:
+    for schema, name, base, not_null, default, names, defs in rows:
         checks = tuple((cname, _check_body(text)) for cname, text in zip(names, defs))
-        out[(schema, name)] = _Domain(base, checks)
+        out[(schema, name)] = _Domain(base, checks, bool(not_null), default)
     return out
 
 
@@ -212,8 +222,11 @@ def _value_as(check: str, column: str, dialect: sa.engine.Dialect) -> str:
 _MODIFIED = re.compile(r"^(character varying|character|numeric|bit varying|bit)\((\d+)(?:,(\d+))?\)$")
 
 
-def _with_domain(column: Column, domain: _Domain) -> Column:
-    """The column with its domain's base-type bounds (varchar(8), numeric(5,2)) put back."""
+def _with_domain(column: Column, domain: _Domain, qualified: str) -> Column:
+    """The column with its domain's name and base-type bounds (varchar(8), numeric(5,2)) put back; a NOT NULL
+    domain makes it NOT NULL (its values can never be NULL, whatever engine they go to)."""
+    column = replace(column, type=replace(column.type, domain=qualified),
+                     nullable=column.nullable and not domain.not_null)
     match = _MODIFIED.match(domain.base)
     if not match:
         return column
