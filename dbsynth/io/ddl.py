@@ -128,8 +128,9 @@ class _Builder:
             name = table.primary_key.name if self.same and self.dialect != "mysql" else None
             t.append_constraint(sa.PrimaryKeyConstraint(*table.primary_key.columns,
                                                         name=self.claim(name, "pk", t)))
-        for u in table.unique_constraints:
-            t.append_constraint(sa.UniqueConstraint(*u.columns, name=self.claim(u.name, "unique", t)))
+        for u in table.unique_constraints:  # another engine's names may clash here (MariaDB names them per table)
+            name = self.claim(u.name, "unique", t) if self.same else self.claim(None, "unique", t, fallback=u.name)
+            t.append_constraint(sa.UniqueConstraint(*u.columns, name=name))
         for c in table.check_constraints:
             self.check(table, t, c)
         for col in table.columns:  # an unsigned integer in a wider signed type keeps its lower bound

@@ -53,6 +53,8 @@ def _mysql_sized(t: SqlType) -> sa.types.TypeEngine | None:
     """The source's own MySQL spelling where it says more than the kind: TEXT/BLOB size classes (TEXT
     holds 64 KB, LONGTEXT 4 GB) and the fractional seconds of DATETIME(n) / TIME(n)."""
     spelling = (t.source_name or "").strip()
+    if t.kind == "bytes" and t.length and spelling.upper().startswith("BINARY("):
+        return mysql.BINARY(t.length)  # fixed width, padded with zero bytes
     if t.kind in ("text", "bytes"):
         cls = _MYSQL_SIZED.get(spelling.split("(")[0].split(" ")[0].upper())
         return cls() if cls is not None else None
