@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -57,3 +59,16 @@ def database_checksum(url: str) -> str:
         for row in rows_of(url, table.name):
             digest.update(repr(row).encode())
     return digest.hexdigest()
+
+
+def load_mariadb_sql(url: str, script: Path) -> None:
+    """Run a MariaDB SQL file (statements end with ';' at a line's end; '--' lines are comments)."""
+    text = "\n".join(line for line in script.read_text().splitlines() if not line.startswith("--"))
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            for statement in re.split(r";\s*\n", text):
+                if statement.strip():
+                    conn.exec_driver_sql(statement.replace("%", "%%"))  # PyMySQL formats even without parameters
+    finally:
+        engine.dispose()

@@ -132,6 +132,29 @@ def test_showcase_clone(target_kind: str, showcase: str, request: pytest.Fixture
         engine.dispose()
     if target_kind == "postgresql":
         check_postgres_objects(target)
+        again = dbsynth.clone(showcase, target, seed=4, if_exists="replace")   # domains dropped and recreated
+        assert again.rows["settings"] == 1
+        check_postgres_objects(target)
+
+
+DOMAINS = {
+    ("core", "percent", "numeric(5,2)", False, None): ["CHECK (((VALUE >= (0)::numeric) AND (VALUE <= (100)::numeric)))"],
+    ("core", "positive_int", "integer", False, None): ["CHECK ((VALUE > 0))"],
+    ("core", "short_code", "character varying(8)", False, None): [],
+    ("public", "rating", "smallint", True, "3"): ["CHECK ((VALUE <> 4))", "CHECK (((VALUE >= 1) AND (VALUE <= 5)))"],
+}
+
+
+def domains_of(conn: sa.Connection) -> dict[tuple[Any, ...], list[str]]:
+    """Every domain of the database: (schema, name, base type, NOT NULL, DEFAULT) -> its CHECKs."""
+    found: dict[tuple[Any, ...], list[str]] = {}
+    for schema, name, base, not_null, default, check in conn.execute(sa.text(
+            "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, "
+            "pg_get_constraintdef(c.oid) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "LEFT JOIN pg_constraint c ON c.contypid = t.oid WHERE t.typtype = 'd' "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, c.conname")):
+        found.setdefault((schema, name, base, not_null, default), []).extend([check] if check else [])
+    return found
 
 
 def check_not_null(engine: sa.Engine, tables: dict[str, sa.Table], source: Schema) -> None:
@@ -181,6 +204,20 @@ def check_postgres_objects(url: str) -> None:
         assert line_fks["product"]["referred_columns"] == ["sku"]
         partial = [i for i in insp.get_indexes("customer", schema="core") if i["name"] == "customer_name_active"]
         assert partial and partial[0]["unique"] and partial[0]["dialect_options"].get("postgresql_where")
+        with engine.connect() as conn:  # domains are domains, with their base type, NOT NULL, DEFAULT and CHECKs
+            assert domains_of(conn) == DOMAINS
+            columns = conn.execute(sa.text(
+                "SELECT table_name, column_name, domain_schema, domain_name FROM information_schema.columns "
+                "WHERE domain_name IS NOT NULL AND table_schema IN ('core', 'public') ORDER BY 1, 2")).all()
+            assert [tuple(c) for c in columns] == [("customer", "code", "core", "short_code"),
+                                                   ("customer", "discount", "core", "percent"),
+                                                   ("product", "rating", "public", "rating"),
+                                                   ("product", "stock", "core", "positive_int")]
+            table_checks = conn.execute(sa.text(
+                "SELECT conname FROM pg_constraint WHERE contype = 'c' AND conrelid <> 0")).scalars().all()
+            assert not [c for c in table_checks if "percent" in c or "rating" in c]   # not copied onto columns
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM core.product WHERE rating = 4 OR rating IS NULL")).scalar_one() == 0
         with engine.connect() as conn:  # the application can insert: sequences and identities moved on
             conn.execute(sa.text('INSERT INTO "Sales"."Order" (customer_id, ordered_at, subtotal) '
                                  'SELECT id, now(), 1 FROM core.customer LIMIT 1'))

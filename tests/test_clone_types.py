@@ -12,7 +12,6 @@ import datetime as dt
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,7 @@ from sqlalchemy.engine import make_url
 
 import dbsynth
 from dbsynth.report.integrity import orphan_counts
-from tests.conftest import MYSQL_ADMIN_URL, _fresh_database
-from tests.helpers import schema_of
+from tests.helpers import load_mariadb_sql, schema_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MOODS = {"calm", "happy", "sad", "angry"}
@@ -42,23 +40,7 @@ def load_postgres_fixture(url: str) -> None:
 
 
 def load_mariadb_fixture(url: str) -> None:
-    text = "\n".join(line for line in (FIXTURES / "types_mariadb.sql").read_text().splitlines()
-                     if not line.startswith("--"))
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            for statement in re.split(r";\s*\n", text):
-                if statement.strip():
-                    conn.exec_driver_sql(statement.replace("%", "%%"))  # PyMySQL formats even without parameters
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def mysql_target() -> Iterator[str]:
-    """A second fresh MariaDB database, for MariaDB -> MariaDB."""
-    yield from _fresh_database("MariaDB", MYSQL_ADMIN_URL, "DBSYNTH_TEST_MYSQL_URL",
-                               "CREATE DATABASE `{name}` CHARACTER SET utf8mb4", "DROP DATABASE IF EXISTS `{name}`")
+    load_mariadb_sql(url, FIXTURES / "types_mariadb.sql")
 
 
 # -- reading databases back ----------------------------------------------------------------------------
@@ -242,3 +224,35 @@ def test_mariadb_types_clone(target_kind: str, types_mariadb: str, request: pyte
     assert all(a["channel"] in {"web", "app", "store"} and 1 <= a["items"] <= 5 for a in attrs)
     assert all(set(a["address"]) == {"zone", "express"} for a in attrs)
     assert {a["coupon"] for a in attrs} <= {None, "C0", "C1", "C2"}
+    # the column is JSON in the target too: MariaDB's JSON (LONGTEXT + json_valid) again, PostgreSQL's json
+    source_attrs = schema_of(types_mariadb).table("purchase").column("attrs").type
+    target_attrs = schema_of(target).table("purchase").column("attrs").type
+    assert source_attrs.kind == target_attrs.kind == "json"
+    assert target_attrs.source_name == "JSON"
+    if target_kind == "mariadb":
+        engine = sa.create_engine(target, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                clauses = conn.exec_driver_sql(
+                    "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+                    "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'purchase'").scalars().all()
+        finally:
+            engine.dispose()
+        assert "json_valid(`attrs`)" in clauses
+
+
+def test_mariadb_json_and_column_checks_introspected(mysql_url: str) -> None:
+    """JSON is LONGTEXT + json_valid on MariaDB, and CHECKs written on a column are missed by SQLAlchemy."""
+    engine = sa.create_engine(mysql_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (id INT PRIMARY KEY, doc JSON NOT NULL, "
+                                 "txt LONGTEXT CHECK (json_valid(txt)), note LONGTEXT, "
+                                 "qty INT CHECK (qty > 0), CONSTRAINT t_pair CHECK (qty < id + 100))")
+    finally:
+        engine.dispose()
+    table = schema_of(mysql_url).table("t")
+    assert [c.type.kind for c in table.columns] == ["integer", "json", "json", "text", "integer"]
+    assert table.column("doc").type.source_name == "JSON" and not table.column("doc").nullable
+    assert sorted((c.name, c.sqltext) for c in table.check_constraints) == [
+        ("qty", "`qty` > 0"), ("t_pair", "`qty` < `id` + 100")]

@@ -93,7 +93,8 @@ class MariaDBShadow(ServerShadow):
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {db}.{q(name)}")
         conn.exec_driver_sql(f"USE {db}")  # unqualified names in the definitions mean the target's tables
         return rejection_warnings(create_in_passes(
-            views, lambda view: conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {q(view.name)} AS {view.definition}")))
+            views, lambda view: conn.exec_driver_sql(
+                f"CREATE OR REPLACE VIEW {q(view.name)} AS {view.definition}".replace("%", "%%"))))
 
     def drop_shadow_sql(self) -> str:
         return f"DROP DATABASE IF EXISTS {self._q(self.name)}"

@@ -20,10 +20,11 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
+from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.naming import located, located_table, namespace_notes
-from dbsynth.io.typemap import MYSQL, key_safe, sa_type
+from dbsynth.io.typemap import MYSQL, key_safe, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
-from dbsynth.schema.model import CheckConstraint, Column, Schema, Table
+from dbsynth.schema.model import CheckConstraint, Column, Domain, Schema, Table
 
 _MAX_NAME = {"postgresql": 63, "mysql": 64}
 _DIALECTS = {"postgresql": postgresql.dialect, "mysql": mysql.dialect, "sqlite": sqlite.dialect}
@@ -38,6 +39,9 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     dialect = "mysql" if dialect in MYSQL else dialect
     md = sa.MetaData()
     build = _Builder(md, dialect, same_dialect)
+    if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
+        build.domains = {d.name: d for d in schema.domains}
+        md.info[DOMAINS_KEY] = list(schema.domains)
     for table in schema.tables:
         for fk in table.foreign_keys:
             build.referred.setdefault(fk.referred_table, set()).update(fk.referred_columns)
@@ -68,6 +72,8 @@ class _Builder:
         self.enums: dict[tuple[str | None, str], sa.Enum] = {}
         self.used: dict[str, set[str]] = {}
         self.referred: dict[str, set[str]] = {}  # columns other tables' foreign keys point at
+        self.type_notes: dict[tuple[str, str], int] = {}  # (table, column) -> its type warning in self.warnings
+        self.domains: dict[str, Domain] = {}  # the domains written as domains (PostgreSQL -> PostgreSQL)
 
     # -- names ------------------------------------------------------------
     def _scope(self, kind: str, table: sa.Table) -> str:
@@ -122,13 +128,20 @@ class _Builder:
             name = table.primary_key.name if self.same and self.dialect != "mysql" else None
             t.append_constraint(sa.PrimaryKeyConstraint(*table.primary_key.columns,
                                                         name=self.claim(name, "pk", t)))
-        for u in table.unique_constraints:
-            t.append_constraint(sa.UniqueConstraint(*u.columns, name=self.claim(u.name, "unique", t)))
+        for u in table.unique_constraints:  # another engine's names may clash here (MariaDB names them per table)
+            name = self.claim(u.name, "unique", t) if self.same else self.claim(None, "unique", t, fallback=u.name)
+            t.append_constraint(sa.UniqueConstraint(*u.columns, name=name))
         for c in table.check_constraints:
             self.check(table, t, c)
+        for col in table.columns:  # an unsigned integer in a wider signed type keeps its lower bound
+            if unsigned_check(col.type, self.dialect):
+                t.append_constraint(sa.CheckConstraint(
+                    t.c[col.name] >= 0, name=self.claim(None, "check", t, fallback=f"{local}_{col.name}_unsigned")))
 
     def check(self, table: Table, t: sa.Table, c: CheckConstraint) -> None:
         """Same engine: the CHECK as written. Another engine: rewritten from its parsed form, if we read it."""
+        if c.domain in self.domains:
+            return  # the column's domain carries it
         parsed = parse_check(c.sqltext, table.column_names)
         if parsed is None:
             self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} is in a form "
@@ -149,20 +162,26 @@ class _Builder:
     def column(self, table: Table, col: Column, schema: str | None, keyed: bool) -> sa.Column:
         where = f"column {table.name}.{col.name}"
         t = col.type
-        if t.kind == "enum" and not t.enum_name:
+        if t.kind == "enum" and not t.enum_name:  # a MySQL ENUM belongs to its column; PostgreSQL's is a type
             t = dataclasses.replace(t, enum_name=f"{table.name}_{col.name}")
-        typ, note = sa_type(t, self.dialect)
+            if self.dialect == "postgresql":
+                self.warnings.append(f"{where} is an ENUM of the column, created as the enum type {t.enum_name}")
+        typ, note = sa_type(t, self.dialect, same=self.same)
         if keyed and (safe := key_safe(t, self.dialect)):
             typ, note = safe
+        auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
+            and t.kind == "integer"
+        if auto and self.dialect == "sqlite":
+            typ, note = sa.Integer(), None  # only "INTEGER PRIMARY KEY" is SQLite's auto-assigned rowid
+        elif auto and isinstance(typ, sa.Numeric) and not isinstance(typ, sa.Integer):
+            typ, note = sa.BigInteger(), ("is an auto-increment BIGINT UNSIGNED key, created as BIGINT with "
+                                          "CHECK (>= 0): keys above 2^63 - 1 do not fit")
         if note and not self.same:  # same engine: nothing is lost that the source did not lose
+            self.type_notes[(table.name, col.name)] = len(self.warnings)
             self.warnings.append(f"{where} {note}")
         if isinstance(typ, sa.Enum) and typ.name:
             typ = self._shared_enum(typ, schema, where)
-        auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
-            and t.kind == "integer"
         args: list[sa.schema.SchemaItem] = []
-        if auto and self.dialect == "sqlite":
-            typ = sa.Integer()  # only "INTEGER PRIMARY KEY" is SQLite's auto-assigned rowid
         if auto and col.identity is not None and self.dialect == "postgresql":
             ident = col.identity
             args.append(sa.Identity(always=ident.always, start=ident.start, increment=ident.increment))
@@ -178,8 +197,9 @@ class _Builder:
         if (self.same and col.default is not None and not auto and col.computed is None
                 and "nextval(" not in col.default.lower()):
             default = sa.DefaultClause(sa.text(col.default))
+        info = {COLUMN_KEY: domain_location(self.domains[t.domain])} if t.domain in self.domains else {}
         return sa.Column(col.name, typ, *args, nullable=nullable, autoincrement=auto,
-                         server_default=default, comment=col.comment)
+                         server_default=default, comment=col.comment, info=info)
 
     def _shared_enum(self, typ: sa.Enum, schema: str | None, where: str) -> sa.Enum:
         """One Enum object per type name, bound to the metadata so it is created once and dropped once."""
@@ -203,9 +223,17 @@ class _Builder:
             if ref is None or any(c not in ref.c for c in fk.referred_columns):
                 self.warnings.append(f"{what} was left out: {fk.referred_table} is not among the tables written")
                 continue
-            if self.dialect == "mysql":  # InnoDB wants both sides of a key to have the same type
-                for c, rc in zip(fk.columns, fk.referred_columns):
+            for c, rc in zip(fk.columns, fk.referred_columns):
+                # InnoDB wants both sides of a key to have the same type; PostgreSQL cannot compare NUMERIC
+                # (an unsigned BIGINT) with the BIGINT its auto-increment parent key became
+                if self.dialect == "mysql":
                     t.c[c].type = ref.c[rc].type
+                elif _integer(t.c[c].type) != _integer(ref.c[rc].type):
+                    t.c[c].type = ref.c[rc].type
+                    if (table.name, c) in self.type_notes:
+                        self.warnings[self.type_notes[(table.name, c)]] = (
+                            f"column {table.name}.{c} is {table.column(c).type.source_name} and refers to "
+                            f"{fk.referred_table}.{rc}, so it takes that key's type here (with CHECK (>= 0))")
             ondelete, onupdate = self._action(fk.on_delete, what), self._action(fk.on_update, what)
             deferrable = fk.deferrable or None
             if deferrable and self.dialect == "mysql":
@@ -253,6 +281,10 @@ class _Builder:
             sa.Index(name, *[t.c[c] for c in idx.columns], unique=unique, **options)
 
 
+def _integer(typ: sa.types.TypeEngine) -> bool:
+    return isinstance(typ, sa.Integer)
+
+
 def existing_tables(engine: sa.Engine, names: Iterable[str]) -> list[str]:
     """Which of `names` ("table" or "schema.table") already exist in the target."""
     insp = sa.inspect(engine)
@@ -296,9 +328,14 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> None:
         raise TargetNotEmpty(taken)
     if conn.dialect.name == "postgresql":
         prep = conn.dialect.identifier_preparer
-        for schema in sorted({t.schema for t in metadata.tables.values() if t.schema}):
+        schemas = {t.schema for t in metadata.tables.values() if t.schema}
+        schemas |= {d.schema for d in metadata.info.get(DOMAINS_KEY, ()) if d.schema}
+        for schema in sorted(schemas):
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}")
+        create_domains(conn, metadata)
     metadata.create_all(conn, checkfirst=True)  # checkfirst only matters for enum types now
+    if conn.dialect.name == "postgresql":
+        use_domains(conn, metadata)
 
 
 def drop_tables(conn: sa.Connection, names: list[str]) -> None:
@@ -340,6 +377,7 @@ def drop_tables(conn: sa.Connection, names: list[str]) -> None:
                            f"{_first_line(exc)}; drop the tables that reference them first") from exc
     if dialect == "postgresql":
         _drop_unused_enums(conn, targets)
+        drop_unused_domains(conn, targets)
 
 
 def _drop_unused_enums(conn: sa.Connection, tables: list[sa.Table]) -> None:

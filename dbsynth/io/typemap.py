@@ -29,11 +29,46 @@ _FIXED_CHAR = re.compile(r"^\s*(N?CHAR|CHARACTER|BPCHAR)\b(?!\s+VARYING)", re.IG
 Mapped = tuple[sa.types.TypeEngine, "str | None"]
 
 
-def sa_type(t: SqlType, dialect: str) -> tuple[sa.types.TypeEngine, str | None]:
-    """The type to create on `dialect` for `t`, and a warning when the mapping loses something."""
+def sa_type(t: SqlType, dialect: str, same: bool = False) -> tuple[sa.types.TypeEngine, str | None]:
+    """The type to create on `dialect` for `t`, and a warning when the mapping loses something.
+
+    `same`: the source is the same engine, so its own size classes (TEXT, MEDIUMBLOB, ...) are kept.
+    """
     dialect = "mysql" if dialect in MYSQL else dialect
+    if same and dialect == "mysql" and (sized := _mysql_sized(t)) is not None:
+        return sized, None
     mapper = _MAPPERS.get(t.kind, _other)
     return mapper(t, dialect)
+
+
+_MYSQL_SIZED = {"TINYTEXT": mysql.TINYTEXT, "MEDIUMTEXT": mysql.MEDIUMTEXT, "LONGTEXT": mysql.LONGTEXT,
+                "TEXT": mysql.TEXT, "TINYBLOB": mysql.TINYBLOB, "MEDIUMBLOB": mysql.MEDIUMBLOB,
+                "LONGBLOB": mysql.LONGBLOB, "BLOB": mysql.BLOB}
+
+
+_MYSQL_FSP = re.compile(r"^(DATETIME|TIMESTAMP|TIME)(?:\((\d)\))?$", re.IGNORECASE)
+
+
+def _mysql_sized(t: SqlType) -> sa.types.TypeEngine | None:
+    """The source's own MySQL spelling where it says more than the kind: TEXT/BLOB size classes (TEXT
+    holds 64 KB, LONGTEXT 4 GB) and the fractional seconds of DATETIME(n) / TIME(n)."""
+    spelling = (t.source_name or "").strip()
+    if t.kind == "bytes" and t.length and spelling.upper().startswith("BINARY("):
+        return mysql.BINARY(t.length)  # fixed width, padded with zero bytes
+    if t.kind in ("text", "bytes"):
+        cls = _MYSQL_SIZED.get(spelling.split("(")[0].split(" ")[0].upper())
+        return cls() if cls is not None else None
+    match = _MYSQL_FSP.match(spelling)
+    if t.kind in ("datetime", "time") and match:
+        fsp = int(match.group(2) or 0)
+        cls = {"DATETIME": mysql.DATETIME, "TIMESTAMP": mysql.TIMESTAMP, "TIME": mysql.TIME}[match.group(1).upper()]
+        return cls(fsp=fsp)
+    return None
+
+
+def unsigned_check(t: SqlType, dialect: str) -> bool:
+    """Whether a column of type `t` needs a CHECK (>= 0) on `dialect`: an unsigned integer outside MySQL."""
+    return t.kind == "integer" and t.unsigned and dialect not in MYSQL
 
 
 def key_safe(t: SqlType, dialect: str) -> tuple[sa.types.TypeEngine, str | None] | None:
@@ -56,14 +91,26 @@ def key_safe(t: SqlType, dialect: str) -> tuple[sa.types.TypeEngine, str | None]
 
 def _integer(t: SqlType, dialect: str) -> Mapped:
     size = t.size or 32
+    year = (t.source_name or "").upper().startswith("YEAR")
     if dialect == "mysql":
+        if year:
+            return mysql.YEAR(), None
         cls = {8: mysql.TINYINT, 16: mysql.SMALLINT, 24: mysql.MEDIUMINT, 32: mysql.INTEGER}.get(size, mysql.BIGINT)
         return cls(unsigned=t.unsigned), None
     if t.unsigned:
-        # No unsigned types elsewhere: the next wider signed type holds every value.
+        # No unsigned types elsewhere: the next wider signed type holds every value; the writer adds the
+        # CHECK (>= 0) that keeps the lower bound (unsigned_check).
         size = {8: 16, 16: 32, 24: 32, 32: 64}.get(size, 128)
+        name = (t.source_name or "INTEGER UNSIGNED").split("(")[0].split()[0].upper()
         if size == 128:
-            return sa.Numeric(20, 0), "is BIGINT UNSIGNED, stored as NUMERIC(20, 0) to keep values above 2^63"
+            lossy = (", which SQLite keeps as a float above 2^63: such values lose their last digits"
+                     if dialect == "sqlite" else " to keep values above 2^63")
+            return sa.Numeric(20, 0), f"is {name} UNSIGNED, stored as NUMERIC(20, 0) with CHECK (>= 0){lossy}"
+        wider = {16: "SMALLINT", 32: "INTEGER", 64: "BIGINT"}[size]
+        typ = {16: sa.SmallInteger, 32: sa.Integer, 64: sa.BigInteger}[size]()
+        return typ, f"is {name} UNSIGNED, stored as the wider {wider} with CHECK (>= 0)"
+    if year:
+        return sa.SmallInteger(), "is YEAR, stored as SMALLINT"
     if size <= 16:
         return sa.SmallInteger(), None
     if size <= 32:
@@ -132,7 +179,10 @@ def _bytes(t: SqlType, dialect: str) -> Mapped:
         if t.length is not None and t.length <= _MYSQL_MAX_VARCHAR * 4:
             return sa.VARBINARY(t.length), None
         return mysql.LONGBLOB(), None
-    return sa.LargeBinary(t.length), None
+    if t.length is not None:  # values stay within the bound; the target just does not say so
+        return sa.LargeBinary(), (f"is {t.source_name or 'binary'} of at most {t.length} bytes; "
+                                  f"{'bytea' if dialect == 'postgresql' else 'BLOB'} has no such bound")
+    return sa.LargeBinary(), None
 
 
 def _json(t: SqlType, dialect: str) -> Mapped:

@@ -7,6 +7,7 @@ run (another dialect's SQL) becomes a warning instead of a failed load.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import sqlalchemy as sa
@@ -51,19 +52,44 @@ def drop_views(conn: sa.Connection, views: list[View], present: list[str]) -> No
             conn.exec_driver_sql(f"DROP {kind} IF EXISTS {_quoted(conn, view)}{cascade}")
 
 
-def create_views(conn: sa.Connection, views: tuple[View, ...]) -> list[str]:
+def create_views(conn: sa.Connection, views: tuple[View, ...], source_dialect: str | None = None) -> list[str]:
     """Create every view that the target accepts; warnings name the others and why."""
     def create(view: View) -> None:
         materialized = view.materialized and conn.dialect.name == "postgresql"
         kind = "MATERIALIZED VIEW" if materialized else "VIEW"
+        definition = definition_for(view.definition, source_dialect, conn.dialect.name)
+        statement = f"CREATE {kind} {_quoted(conn, view)} AS {definition}"
+        if conn.dialect.name in ("mysql", "mariadb"):
+            # DDL commits implicitly there, which ends any savepoint; a rejected CREATE VIEW changes nothing
+            conn.exec_driver_sql(statement.replace("%", "%%"))
+            return
         with conn.begin_nested():
-            conn.exec_driver_sql(f"CREATE {kind} {_quoted(conn, view)} AS {view.definition}")
+            conn.exec_driver_sql(statement)
 
     rejected = create_in_passes(list(views), create)
     warnings = rejection_warnings(rejected)
     warnings += [f"materialized view {v.name} was created as a plain view (the target has no materialized views)"
                  for v in views if v.materialized and conn.dialect.name != "postgresql" and v.name not in rejected]
     return warnings
+
+
+_MYSQL_LITERAL_OR_NAME = re.compile(r"('(?:[^'\\]|\\.|'')*')|`((?:[^`]|``)*)`")
+
+
+def definition_for(definition: str, source_dialect: str | None, target_dialect: str) -> str:
+    """A view's SELECT with MySQL's `quoted` names in ANSI "quotes" for PostgreSQL (SQLite reads both).
+
+    Only the quoting is translated: a definition using MySQL's own functions is still rejected there.
+    """
+    if source_dialect not in ("mysql", "mariadb") or target_dialect != "postgresql":
+        return definition
+
+    def swap(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return match.group(1)  # a string literal stays as it is
+        return '"' + match.group(2).replace("``", "`").replace('"', '""') + '"'
+
+    return _MYSQL_LITERAL_OR_NAME.sub(swap, definition)
 
 
 def create_in_passes(views: list[View], create: Callable[[View], None]) -> dict[str, str]:

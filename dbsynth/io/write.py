@@ -116,7 +116,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
             _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table)
             restore(conn, aside)
             reset_sequences(conn, metadata)
-            warnings += create_views(conn, schema.views)
+            warnings += create_views(conn, schema.views, schema.dialect)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         if created and not rolls_back_ddl:
             with engine.begin() as conn:

@@ -9,17 +9,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import SchemaError, UnsupportedType
+from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
 from dbsynth.schema.model import (
-    CheckConstraint, Column, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
+    CheckConstraint, Column, Domain, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
     UniqueConstraint, View, qualified_name,
 )
 from dbsynth.schema.types import classify
 
 log = logging.getLogger(__name__)
+_JSON = mysql.JSON()  # what a MariaDB JSON column is, once its json_valid CHECK is read
 
 
 def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = True,
@@ -36,7 +38,8 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         # SQLAlchemy warns (not raises) on types it does not know; we report them ourselves.
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
         inspector = sa.inspect(engine)
-        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine))
+        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine),
+                         mariadb_checks(engine) if is_mariadb(engine) else None)
         for namespace in _namespaces(inspector, engine.dialect.name, schemas):
             reader.read(namespace)
     tables = sorted(reader.tables, key=lambda t: t.name)
@@ -44,7 +47,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         tables = _with_row_counts(engine, tables)
     _check_fk_targets(tables)
     return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=tuple(sorted(reader.views, key=lambda v: v.name)),
-                  warnings=tuple(reader.warnings))
+                  warnings=tuple(reader.warnings), domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)))
 
 
 _SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
@@ -72,12 +75,14 @@ class _Reader:
     """Reads namespace after namespace, collecting tables, views and what it could not keep."""
 
     def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool,
-                 domains: dict[tuple[str, str], _Domain]) -> None:
+                 domains: dict[tuple[str, str], _Domain], mariadb: dict[str, MariadbChecks] | None) -> None:
         self.inspector, self.dialect, self.strict, self.domains = inspector, dialect, strict, domains
+        self.mariadb = mariadb  # MariaDB's CHECKs by table (None elsewhere): JSON columns and column CHECKs
         self.default = inspector.default_schema_name
         self.tables: list[Table] = []
         self.views: list[View] = []
         self.warnings: list[str] = []
+        self.used_domains: dict[str, Domain] = {}  # the domains columns are declared with, by qualified name
 
     def read(self, namespace: str | None) -> None:
         insp = self.inspector
@@ -97,15 +102,20 @@ class _Reader:
         pk = inspector.get_pk_constraint(local, **kw) or {}
         pk_cols = tuple(pk.get("constrained_columns") or ())
         reflected = inspector.get_columns(local, **kw)
+        maria = self.mariadb.get(local, MariadbChecks(frozenset(), ())) if self.mariadb is not None else None
+        if maria is not None:  # MariaDB's JSON: LONGTEXT with a json_valid CHECK, which is the type, not a rule
+            reflected = [dict(c, type=_JSON) if c["name"] in maria.json_columns else c for c in reflected]
         columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict) for c in reflected)
         domain_checks: list[CheckConstraint] = []
         for i, c in enumerate(reflected):
-            domain = self.domains.get((getattr(c["type"], "schema", None) or self.default or "",
-                                       getattr(c["type"], "name", "") or "")) \
-                if isinstance(c["type"], postgresql.DOMAIN) else None
+            key = (getattr(c["type"], "schema", None) or self.default or "", getattr(c["type"], "name", "") or "")
+            domain = self.domains.get(key) if isinstance(c["type"], postgresql.DOMAIN) else None
             if domain is not None:
-                columns = columns[:i] + (_with_domain(columns[i], domain),) + columns[i + 1:]
-                domain_checks += [CheckConstraint(_value_as(check, c["name"], self.dialect), f"{local}_{c['name']}_{cname}")
+                qualified = qualified_name(None if key[0] == self.default else key[0], key[1])
+                self.used_domains[qualified] = _domain_model(qualified, key, domain, self.default)
+                columns = columns[:i] + (_with_domain(columns[i], domain, qualified),) + columns[i + 1:]
+                domain_checks += [CheckConstraint(_value_as(check, c["name"], self.dialect), f"{local}_{c['name']}_{cname}",
+                                                  domain=qualified)
                                   for cname, check in domain.checks]
         fks = tuple(
             ForeignKey(
@@ -125,7 +135,7 @@ class _Reader:
             UniqueConstraint(tuple(u["column_names"]), u.get("name"))
             for u in _safe(inspector.get_unique_constraints, local, namespace)
         )
-        checks = tuple(
+        checks = maria.checks if maria is not None else tuple(
             CheckConstraint(c["sqltext"], c.get("name"))
             for c in _safe(inspector.get_check_constraints, local, namespace)
         ) + tuple(domain_checks)  # a domain's CHECKs bind the column: values must satisfy them too
@@ -155,6 +165,13 @@ class _Reader:
 class _Domain:
     base: str                              # format_type of the base type, modifiers kept: numeric(5,2)
     checks: tuple[tuple[str, str], ...]    # (constraint name, expression over VALUE)
+    not_null: bool = False
+    default: str | None = None
+
+
+def _domain_model(qualified: str, key: tuple[str, str], domain: _Domain, default_schema: str | None) -> Domain:
+    return Domain(qualified, domain.base, None if key[0] == default_schema else key[0], domain.not_null,
+                  domain.default, tuple(CheckConstraint(body, cname) for cname, body in domain.checks))
 
 
 def _domains(engine: Engine) -> dict[tuple[str, str], _Domain]:
@@ -162,18 +179,18 @@ def _domains(engine: Engine) -> dict[tuple[str, str], _Domain]:
     if engine.dialect.name != "postgresql":
         return {}
     query = sa.text(
-        "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), "
+        "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, "
         "  coalesce(array_agg(c.conname ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}'), "
         "  coalesce(array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname) FILTER (WHERE c.oid IS NOT NULL), '{}') "
         "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
         "LEFT JOIN pg_constraint c ON c.contypid = t.oid AND c.contype = 'c' "
-        "WHERE t.typtype = 'd' GROUP BY n.nspname, t.typname, t.typbasetype, t.typtypmod")
+        "WHERE t.typtype = 'd' GROUP BY n.nspname, t.typname, t.typbasetype, t.typtypmod, t.typnotnull, t.typdefault")
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     out = {}
-    for schema, name, base, names, defs in rows:
+    for schema, name, base, not_null, default, names, defs in rows:
         checks = tuple((cname, _check_body(text)) for cname, text in zip(names, defs))
-        out[(schema, name)] = _Domain(base, checks)
+        out[(schema, name)] = _Domain(base, checks, bool(not_null), default)
     return out
 
 
@@ -205,8 +222,11 @@ def _value_as(check: str, column: str, dialect: sa.engine.Dialect) -> str:
 _MODIFIED = re.compile(r"^(character varying|character|numeric|bit varying|bit)\((\d+)(?:,(\d+))?\)$")
 
 
-def _with_domain(column: Column, domain: _Domain) -> Column:
-    """The column with its domain's base-type bounds (varchar(8), numeric(5,2)) put back."""
+def _with_domain(column: Column, domain: _Domain, qualified: str) -> Column:
+    """The column with its domain's name and base-type bounds (varchar(8), numeric(5,2)) put back; a NOT NULL
+    domain makes it NOT NULL (its values can never be NULL, whatever engine they go to)."""
+    column = replace(column, type=replace(column.type, domain=qualified),
+                     nullable=column.nullable and not domain.not_null)
     match = _MODIFIED.match(domain.base)
     if not match:
         return column

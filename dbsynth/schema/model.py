@@ -32,6 +32,7 @@ class SqlType:
     enum_name: str | None = None
     values: tuple[str, ...] = ()   # enum labels
     item: SqlType | None = None    # array element type
+    domain: str | None = None      # PostgreSQL: the domain the column is declared with ("schema.name" or "name")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class UniqueConstraint:
 class CheckConstraint:
     sqltext: str
     name: str | None = None
+    domain: str | None = None      # a CHECK of the column's domain: the domain carries it where it is recreated
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,23 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """A PostgreSQL domain: a base type with its own NOT NULL, DEFAULT and CHECKs, recreated on PostgreSQL."""
+
+    name: str                      # "schema.name" outside the default namespace, like Table.name
+    base: str                      # the base type as PostgreSQL spells it, modifiers kept: numeric(5,2)
+    schema: str | None = None
+    not_null: bool = False
+    default: str | None = None
+    checks: tuple[CheckConstraint, ...] = ()   # over VALUE
+
+    @property
+    def local_name(self) -> str:
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
+
+
+@dataclass(frozen=True)
 class View:
     """A view, recreated from its definition after the tables are loaded; never filled as a table."""
 
@@ -173,6 +192,7 @@ class Schema:
     dialect: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     views: tuple[View, ...] = ()
+    domains: tuple[Domain, ...] = ()
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -197,6 +217,8 @@ class Schema:
             dialect=data.get("dialect", ""),
             warnings=tuple(data.get("warnings", ())),
             views=tuple(View(**v) for v in data.get("views", ())),
+            domains=tuple(Domain(**{**d, "checks": tuple(CheckConstraint(**c) for c in d.get("checks", ()))})
+                          for d in data.get("domains", ())),
         )
 
     @classmethod

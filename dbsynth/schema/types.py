@@ -34,6 +34,8 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
         return SqlType("enum", source_name, enum_name=t.name, values=tuple(t.enums))
     if isinstance(t, mysql.SET):
         return SqlType("array", source_name, values=tuple(t.values), item=SqlType("text"))
+    if isinstance(t, mysql.YEAR):  # 1901..2155 (or 0000): a small integer everywhere else
+        return SqlType("integer", source_name, size=16)
     if isinstance(t, sa.Integer):
         size = next((bits for cls, bits in _INT_SIZES if isinstance(t, cls)), 32)
         return SqlType("integer", source_name, size=size, unsigned=bool(getattr(t, "unsigned", False)))

@@ -1,0 +1,73 @@
+"""PostgreSQL domains in a PostgreSQL target: created with their base type, NOT NULL, DEFAULT and CHECKs.
+
+A column declared with a domain is created with the domain's base type (so SQLAlchemy and the loaders
+see an ordinary numeric or varchar column) and then switched to the domain by ALTER COLUMN ... TYPE
+while its table is still empty, which makes the target's schema the source's. On other engines the
+domain's CHECKs are column CHECKs instead (`io.ddl`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from dbsynth.schema.model import Domain
+
+DOMAINS_KEY = "dbsynth_domains"   # metadata.info: the domains to create
+COLUMN_KEY = "dbsynth_domain"     # column.info: (schema or None, name) of the column's domain
+
+
+def domain_location(domain: Domain) -> tuple[str | None, str]:
+    """(namespace, name) of a domain in a PostgreSQL target: its own schema, or the default one."""
+    return domain.schema, domain.local_name
+
+
+def create_domains(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Create the metadata's domains that the target does not hold yet (one left by the application is kept)."""
+    prep = conn.dialect.identifier_preparer
+    for domain in metadata.info.get(DOMAINS_KEY, ()):
+        schema, name = domain_location(domain)
+        exists = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE t.typtype = 'd' AND t.typname = :name AND n.nspname = coalesce(:schema, current_schema())"),
+            {"name": name, "schema": schema}).scalar()
+        if exists:
+            continue
+        parts = [f"CREATE DOMAIN {_qualified(prep, schema, name)} AS {domain.base}"]
+        if domain.default is not None:
+            parts.append(f"DEFAULT {domain.default}")
+        if domain.not_null:
+            parts.append("NOT NULL")
+        parts += [f"CONSTRAINT {prep.quote(c.name)} CHECK ({c.sqltext})" if c.name else f"CHECK ({c.sqltext})"
+                  for c in domain.checks]
+        conn.exec_driver_sql(" ".join(parts).replace("%", "%%"))
+
+
+def use_domains(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Switch the (still empty) columns declared with a domain from its base type to the domain."""
+    prep = conn.dialect.identifier_preparer
+    for table in metadata.tables.values():
+        for col in table.columns:
+            if COLUMN_KEY in col.info:
+                schema, name = col.info[COLUMN_KEY]
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {_qualified(prep, table.schema, table.name)} ALTER COLUMN {prep.quote(col.name)} "
+                    f"TYPE {_qualified(prep, schema, name)}".replace("%", "%%"))
+
+
+def drop_unused_domains(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    """Drop the domains that dropped tables used, unless something else still uses them."""
+    from sqlalchemy.dialects import postgresql
+
+    prep = conn.dialect.identifier_preparer
+    found = {(col.type.schema, col.type.name) for table in tables for col in table.columns
+             if isinstance(col.type, postgresql.DOMAIN) and col.type.name}
+    for schema, name in sorted(found, key=str):
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"DROP DOMAIN IF EXISTS {_qualified(prep, schema, name)}")
+        except sa.exc.DBAPIError:
+            pass  # another table still uses it: keep it
+
+
+def _qualified(prep: sa.sql.compiler.IdentifierPreparer, schema: str | None, name: str) -> str:
+    return f"{prep.quote_schema(schema)}.{prep.quote(name)}" if schema else prep.quote(name)
