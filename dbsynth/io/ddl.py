@@ -21,7 +21,7 @@ from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
 from dbsynth.io.naming import located, located_table, namespace_notes
-from dbsynth.io.typemap import MYSQL, key_safe, sa_type
+from dbsynth.io.typemap import MYSQL, key_safe, sa_type, same_engine_type
 from dbsynth.schema.checks import parse_check, render_check
 from dbsynth.schema.model import CheckConstraint, Column, Schema, Table
 
@@ -154,7 +154,11 @@ class _Builder:
         typ, note = sa_type(t, self.dialect)
         if keyed and (safe := key_safe(t, self.dialect)):
             typ, note = safe
-        if note and not self.same:  # same engine: nothing is lost that the source did not lose
+        if self.same and (own := same_engine_type(t)) is not None:
+            typ, note = own, None
+        elif self.same and t.kind == "other":
+            note = f"has type {t.source_name}, which is not built into {self.dialect}; created as TEXT"
+        if note and not self.same or note and t.kind == "other":  # same engine: nothing else is lost
             self.warnings.append(f"{where} {note}")
         if isinstance(typ, sa.Enum) and typ.name:
             typ = self._shared_enum(typ, schema, where)
@@ -167,6 +171,11 @@ class _Builder:
             ident = col.identity
             args.append(sa.Identity(always=ident.always, start=ident.start, increment=ident.increment))
         nullable = col.nullable and col.name not in table.pk_columns
+        if col.written_null:
+            self.warnings.append(
+                f"{where} has type {t.source_name}, which dbsynth cannot generate: it is written as NULL"
+                + ("" if col.nullable else " (its NOT NULL is dropped in the target)"))
+            nullable = True
         if col.computed is not None:
             if self.same:
                 args.append(sa.Computed(col.computed, persisted=True if self.dialect == "postgresql" else None))
@@ -236,6 +245,11 @@ class _Builder:
             if not idx.columns or missing:
                 self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} was left out: it is "
                                      f"on expressions or unknown columns")
+                continue
+            blank = [c for c in idx.columns if table.column(c).written_null]
+            if blank and not (self.same and self.dialect == "postgresql"):  # PostgreSQL rebuilds its own
+                self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} was left out: its "
+                                     f"column {blank[0]} is written as NULL (a type dbsynth cannot generate)")
                 continue
             if (idx.unique and tuple(idx.columns) in keys) or (idx.columns, idx.unique) in seen:
                 continue  # the constraint already has this index
