@@ -12,6 +12,7 @@ can read them. Everything left out is reported as a one-line warning.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
+from dbsynth.graph import not_null_deferrals
 from dbsynth.io.naming import located, located_table, namespace_notes
 from dbsynth.io.typemap import MYSQL, key_safe, sa_type, same_engine_type
 from dbsynth.schema.checks import parse_check, render_check
@@ -38,6 +40,8 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     dialect = "mysql" if dialect in MYSQL else dialect
     md = sa.MetaData()
     build = _Builder(md, dialect, same_dialect)
+    build.relaxed = {(r.table, c): r.fk(schema).referred_table
+                     for r in not_null_deferrals(schema) for c in r.fk(schema).columns}
     for table in schema.tables:
         for fk in table.foreign_keys:
             build.referred.setdefault(fk.referred_table, set()).update(fk.referred_columns)
@@ -48,6 +52,18 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     for table in schema.tables:
         build.indexes(table)
     return md, namespace_notes(schema, dialect) + build.warnings
+
+
+def restore_not_null(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """PostgreSQL: NOT NULL back on the cycle-breaking FK columns, now that the UPDATE filled them."""
+    if conn.dialect.name != "postgresql":
+        return
+    for t in metadata.tables.values():   # sorted_tables would warn about the very cycle this is for
+        for c in t.columns:
+            if c.info.get("dbsynth_not_null_after_load"):
+                name = conn.dialect.identifier_preparer.format_table(t)
+                conn.exec_driver_sql(f"ALTER TABLE {name} ALTER COLUMN "
+                                     f"{conn.dialect.identifier_preparer.quote(c.name)} SET NOT NULL")
 
 
 def table_for(metadata: sa.MetaData, name: str) -> sa.Table:
@@ -68,6 +84,7 @@ class _Builder:
         self.enums: dict[tuple[str | None, str], sa.Enum] = {}
         self.used: dict[str, set[str]] = {}
         self.referred: dict[str, set[str]] = {}  # columns other tables' foreign keys point at
+        self.relaxed: dict[tuple[str, str], str] = {}  # NOT NULL FK columns that break a cycle -> referred table
 
     # -- names ------------------------------------------------------------
     def _scope(self, kind: str, table: sa.Table) -> str:
@@ -171,6 +188,13 @@ class _Builder:
             ident = col.identity
             args.append(sa.Identity(always=ident.always, start=ident.start, increment=ident.increment))
         nullable = col.nullable and col.name not in table.pk_columns
+        info: dict[str, Any] = {}
+        if (table.name, col.name) in self.relaxed and not nullable:
+            nullable, info = True, {"dbsynth_not_null_after_load": True}
+            if self.dialect != "postgresql":   # PostgreSQL gets its NOT NULL back once the UPDATE filled it
+                self.warnings.append(
+                    f"{where} is NOT NULL in the source, but its foreign key to {self.relaxed[table.name, col.name]} "
+                    f"closes a cycle of NOT NULL keys: it allows NULL in the target (every row has a value)")
         if col.written_null:
             self.warnings.append(
                 f"{where} has type {t.source_name}, which dbsynth cannot generate: it is written as NULL"
@@ -188,7 +212,7 @@ class _Builder:
                 and "nextval(" not in col.default.lower()):
             default = sa.DefaultClause(sa.text(col.default))
         return sa.Column(col.name, typ, *args, nullable=nullable, autoincrement=auto,
-                         server_default=default, comment=col.comment)
+                         server_default=default, comment=col.comment, info=info)
 
     def _shared_enum(self, typ: sa.Enum, schema: str | None, where: str) -> sa.Enum:
         """One Enum object per type name, bound to the metadata so it is created once and dropped once."""
@@ -332,7 +356,9 @@ def drop_tables(conn: sa.Connection, names: list[str]) -> None:
             except sa.exc.SQLAlchemyError:
                 present = False
             if present:
-                targets.append(sa.Table(table, md, schema=schema, autoload_with=conn))
+                with warnings.catch_warnings():  # a type SQLAlchemy does not know (GEOMETRY) is no matter to a DROP
+                    warnings.simplefilter("ignore", category=sa.exc.SAWarning)
+                    targets.append(sa.Table(table, md, schema=schema, autoload_with=conn))
                 break
     if not targets:
         return
