@@ -30,7 +30,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
-from dbsynth.errors import ConfigError, SchemaError
+from dbsynth.errors import ConfigError
 from dbsynth.schema.model import ForeignKey, Schema, Table
 
 TableMode = Literal["model", "copy", "skip"]
@@ -473,16 +473,17 @@ def _name_problems(config: Config, schema: Schema) -> list[str]:
 
 def _rule_problems(config: Config, schema: Schema, source: Schema) -> tuple[list[str], list[str]]:
     """(errors, warnings) of the rules against `schema` (the source with the declared foreign keys)."""
-    from dbsynth.graph import load_order, parents
+    from dbsynth.graph import load_order, not_null_deferrals, parents
     from dbsynth.pii import detect
     errors: list[str] = []
     warnings: list[str] = []
-    try:
-        order = load_order(schema)
-    except SchemaError as exc:      # a cycle the declared foreign keys closed is the file's fault
-        if schema is source:
-            raise
-        raise ConfigError(f"foreign_keys: with the declared foreign keys, {str(exc).split(';')[0]}") from None
+    order = load_order(schema)
+    if schema is not source:        # a NOT NULL cycle the declared foreign keys closed is the file's fault
+        closed = [r for r in not_null_deferrals(schema) if r not in not_null_deferrals(source)]
+        if closed:
+            raise ConfigError(f"foreign_keys: with the declared foreign keys, foreign-key cycle "
+                              f"{closed[0].fk(schema).referred_table} -> {closed[0].table} has no nullable "
+                              f"foreign key")
     referred = {(fk.referred_table, c) for t in schema.tables for fk in t.foreign_keys for c in fk.referred_columns}
     nulled = lambda table, fk: all(config.column_rule(table, c).mode == "null" for c in fk.columns)  # noqa: E731
     for rule in config.tables:

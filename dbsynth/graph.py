@@ -3,7 +3,10 @@
 Edges run parent -> child (referred table -> referring table), one per foreign
 key. An FK cycle cannot be inserted in one pass, so we *defer* one nullable FK
 per cycle: rows go in with it NULL and an UPDATE fills it after every table of
-the cycle is loaded. Self-references are always deferred the same way.
+the cycle is loaded. Self-references are always deferred the same way. A cycle
+of NOT NULL keys only (sakila's store <-> staff) is broken at one of them all the
+same: the writer lets that column hold NULL until the UPDATE has filled every
+row (`not_null_deferrals`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from dbsynth.errors import SchemaError
 from dbsynth.schema.model import ForeignKey, Schema
 
 
@@ -55,7 +57,6 @@ def load_order(schema: Schema) -> LoadOrder:
     deferred: set[FkRef] = set()
     for parent, child, ref in list(graph.edges(keys=True)):
         if parent == child:
-            _require_nullable(schema, [ref], [child])
             deferred.add(ref)
             graph.remove_edge(parent, child, key=ref)
     while True:
@@ -65,9 +66,7 @@ def load_order(schema: Schema) -> LoadOrder:
             break
         refs = [key for _, _, key in cycle]
         tables = [child for _, child, _ in cycle]
-        breakable = [r for r in refs if _nullable(schema, r)]
-        if not breakable:
-            _require_nullable(schema, refs, tables)
+        breakable = [r for r in refs if _nullable(schema, r)] or refs
         chosen = sorted(breakable, key=lambda r: (r.table, r.index))[0]
         deferred.add(chosen)
         parent = chosen.fk(schema).referred_table
@@ -81,13 +80,10 @@ def _nullable(schema: Schema, ref: FkRef) -> bool:
     return all(table.column(c).nullable for c in ref.fk(schema).columns)
 
 
-def _require_nullable(schema: Schema, refs: list[FkRef], tables: list[str]) -> None:
-    if not any(_nullable(schema, r) for r in refs):
-        names = " -> ".join(dict.fromkeys(tables))
-        raise SchemaError(
-            f"foreign-key cycle {names} has no nullable foreign key, so its rows cannot be inserted; "
-            f"make one of these foreign keys nullable (or DEFERRABLE) in the source schema"
-        )
+def not_null_deferrals(schema: Schema) -> list[FkRef]:
+    """Deferred FKs whose columns are NOT NULL in the source: their cycle had no nullable key."""
+    return sorted((r for r in load_order(schema).deferred if not _nullable(schema, r)),
+                  key=lambda r: (r.table, r.index))
 
 
 def parents(schema: Schema, table: str, order: LoadOrder) -> list[tuple[int, ForeignKey]]:

@@ -110,3 +110,10 @@ def postgres_target(request: pytest.FixtureRequest) -> Iterator[str]:
     """A second fresh PostgreSQL database, for tests that need a source and a target."""
     yield from _fresh_database("PostgreSQL", POSTGRES_ADMIN_URL, "DBSYNTH_TEST_POSTGRES_URL",
                                'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mysql_target() -> Iterator[str]:
+    """A second fresh MariaDB database, for tests whose source is on MariaDB too."""
+    yield from _fresh_database("MariaDB", MYSQL_ADMIN_URL, "DBSYNTH_TEST_MYSQL_URL",
+                               "CREATE DATABASE `{name}` CHARACTER SET utf8mb4", "DROP DATABASE IF EXISTS `{name}`")

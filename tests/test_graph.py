@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbsynth.errors import SchemaError
-from dbsynth.graph import FkRef, LoadOrder, fk_graph, load_order, parents
+from dbsynth.graph import FkRef, LoadOrder, fk_graph, load_order, not_null_deferrals, parents
 from dbsynth.schema.model import Column, ForeignKey, PrimaryKey, Schema, SqlType, Table
 
 INT = SqlType("integer")
@@ -35,8 +34,10 @@ def assert_valid(schema: Schema, order: LoadOrder) -> None:
     for table in schema.tables:
         for i, fk in enumerate(table.foreign_keys):
             if order.is_deferred(table.name, i):
-                # only nullable FKs may be inserted as NULL and filled later
-                assert all(table.column(c).nullable for c in fk.columns)
+                # nullable FKs are inserted as NULL and filled later; a NOT NULL one only where its cycle
+                # has no nullable FK (the writer relaxes it until the fill)
+                assert all(table.column(c).nullable for c in fk.columns) \
+                    or FkRef(table.name, i) in not_null_deferrals(schema)
             else:
                 assert fk.referred_table != table.name, "self-reference not deferred"
                 assert pos[fk.referred_table] < pos[table.name], (fk.referred_table, table.name)
@@ -78,12 +79,6 @@ def test_self_reference_is_deferred():
     assert [i for i, _ in parents(schema, "job", order)] == [0]
 
 
-def test_self_reference_through_not_null_fk_raises():
-    schema = make_schema({"node": [("node", False)]})
-    with pytest.raises(SchemaError, match="node"):
-        load_order(schema)
-
-
 @pytest.mark.parametrize("nullable_at", [0, 1])
 def test_two_table_cycle_defers_exactly_the_nullable_fk(nullable_at):
     # a.fk0 -> b and b.fk0 -> a; only one of them is nullable
@@ -113,42 +108,37 @@ def test_three_table_cycle_defers_exactly_the_nullable_fk(nullable_table):
     assert_valid(schema, order)
 
 
-def test_cycle_without_nullable_fk_raises_naming_its_tables():
+def test_cycle_without_nullable_fk_is_broken_at_one_not_null_fk():
+    # sakila's store <-> staff: every FK NOT NULL; one is deferred and reported for the writer
     schema = make_schema({
         "alpha": [("gamma", False)],
         "beta": [("alpha", False)],
         "gamma": [("beta", False)],
         "outsider": [("alpha", False)],
     })
-    with pytest.raises(SchemaError) as err:
-        load_order(schema)
-    message = str(err.value)
-    for table in ("alpha", "beta", "gamma"):
-        assert table in message
-    assert "outsider" not in message
+    order = load_order(schema)
+    assert len(order.deferred) == 1
+    assert not_null_deferrals(schema) == sorted(order.deferred, key=lambda r: (r.table, r.index))
+    assert next(iter(order.deferred)).table in ("alpha", "beta", "gamma")
+    assert_valid(schema, order)
 
 
-def test_not_null_cycle_inside_a_breakable_component_still_raises():
-    # a <-> b through NOT NULL FKs; a second, breakable cycle a -> b -> c -> a shares them
+def test_not_null_cycle_inside_a_breakable_component_is_broken_too():
     schema = make_schema({
         "left_t": [("right_t", False), ("mid_t", True)],
         "right_t": [("left_t", False)],
         "mid_t": [("right_t", True)],
     })
-    with pytest.raises(SchemaError) as err:
-        load_order(schema)
-    assert "left_t" in str(err.value) and "right_t" in str(err.value)
+    order = load_order(schema)
+    assert_valid(schema, order)
+    assert len(not_null_deferrals(schema)) == 1
 
 
-def test_composite_fk_with_a_not_null_column_cannot_be_deferred():
-    cols_a = (Column("id", INT, nullable=False), Column("b1", INT, nullable=True), Column("b2", INT, nullable=False))
-    cols_b = (Column("id", INT, nullable=False), Column("k", INT, nullable=False), Column("a_id", INT, nullable=False))
-    schema = Schema((
-        Table("a", cols_a, PrimaryKey(("id",)), (ForeignKey(("b1", "b2"), "b", ("id", "k")),)),
-        Table("b", cols_b, PrimaryKey(("id", "k")), (ForeignKey(("a_id",), "a", ("id",)),)),
-    ))
-    with pytest.raises(SchemaError):
-        load_order(schema)
+def test_a_not_null_self_reference_is_deferred():
+    schema = make_schema({"node": [("node", False)]})
+    order = load_order(schema)
+    assert order.deferred == frozenset({FkRef("node", 0)})
+    assert not_null_deferrals(schema) == [FkRef("node", 0)]
 
 
 @st.composite

@@ -18,6 +18,8 @@ MAX_BINS = 20
 VALUES_PER_BIN = 256
 
 _EPOCH = dt.date(1970, 1, 1)
+_MIN_DAYS, _MAX_DAYS = (dt.date.min - _EPOCH).days, (dt.date.max - _EPOCH).days
+_MIN_SECONDS, _MAX_SECONDS = _MIN_DAYS * 86400.0, _MAX_DAYS * 86400.0 + 86399.0
 
 
 class NumericCodec:
@@ -162,7 +164,11 @@ def to_numbers(values: pd.Series, value_kind: str) -> np.ndarray:
     if value_kind == "datetime":
         ts = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
         # Seconds since the epoch, whatever resolution (ns, us) pandas chose.
-        return ((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
+        out = ((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
+        lost = np.isnan(out) & ~pd.isna(values).to_numpy()
+        if lost.any():  # beyond pandas' nanosecond range (a 9999-12-31 "valid until" sentinel): Python's own
+            out[lost] = [_epoch_seconds(v) for v in values.to_numpy(dtype=object)[lost]]
+        return out
     if value_kind == "date":
         return _date_numbers(values)
     if value_kind == "time":
@@ -188,11 +194,14 @@ def from_numbers(numbers: np.ndarray, value_kind: str, scale: int | None, timezo
         return pd.Series(pd.array(np.where(missing, 0, np.round(numbers)).astype(np.int64), dtype="Int64")
                          ).mask(missing)
     if value_kind == "datetime":
-        ts = pd.to_datetime(np.round(np.where(missing, 0, numbers) * 1e6).astype("int64"), unit="us", utc=True)
-        series = pd.Series(ts if timezone else ts.tz_localize(None))
-        return series.mask(missing)
-    if value_kind == "date":  # C-level fromordinal: 8x the per-value timedelta sum (TPC-H SF1: 18M dates)
-        ordinals = np.where(missing, 0, numbers).astype(np.int64) + _EPOCH.toordinal()
+        # microsecond resolution covers years 1-9999 (nanoseconds end in 2262, before the usual sentinels)
+        seconds = np.clip(np.where(missing, 0, numbers), _MIN_SECONDS, _MAX_SECONDS)
+        series = pd.Series(np.round(seconds * 1e6).astype("int64").astype("datetime64[us]"))
+        return (series.dt.tz_localize("UTC") if timezone else series).mask(missing)
+    if value_kind == "date":  # offsets added to a 9999-01-01 sentinel must stay a valid date
+        # C-level fromordinal: 2x the per-value timedelta sum (TPC-H SF1: 18M dates)
+        days = np.clip(np.where(missing, 0, numbers), _MIN_DAYS, _MAX_DAYS)
+        ordinals = days.astype(np.int64) + _EPOCH.toordinal()
         dates = np.empty(len(numbers), dtype=object)
         dates[:] = list(map(dt.date.fromordinal, ordinals.tolist()))
         dates[missing] = None
@@ -233,6 +242,17 @@ def _as_date(v: object) -> dt.date:
     if isinstance(v, dt.date):
         return v
     return pd.Timestamp(v).date()
+
+
+def _epoch_seconds(v: object) -> float:
+    """Seconds since 1970-01-01 UTC of a datetime (naive ones read as UTC) or its ISO text."""
+    if isinstance(v, str):
+        v = dt.datetime.fromisoformat(v)
+    if not isinstance(v, dt.datetime):
+        return np.nan
+    if v.tzinfo is not None:
+        v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return (v - dt.datetime(1970, 1, 1)).total_seconds()
 
 
 def _seconds(v: object) -> float:

@@ -12,6 +12,7 @@ can read them. Everything left out is reported as a one-line warning.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,9 +21,10 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
+from dbsynth.graph import not_null_deferrals
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.naming import located, located_table, namespace_notes
-from dbsynth.io.typemap import MYSQL, key_safe, sa_type, unsigned_check
+from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
 from dbsynth.schema.model import CheckConstraint, Column, Domain, Schema, Table
 
@@ -42,6 +44,8 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
         build.domains = {d.name: d for d in schema.domains}
         md.info[DOMAINS_KEY] = list(schema.domains)
+    build.relaxed = {(r.table, c): r.fk(schema).referred_table
+                     for r in not_null_deferrals(schema) for c in r.fk(schema).columns}
     for table in schema.tables:
         for fk in table.foreign_keys:
             build.referred.setdefault(fk.referred_table, set()).update(fk.referred_columns)
@@ -52,6 +56,18 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     for table in schema.tables:
         build.indexes(table)
     return md, namespace_notes(schema, dialect) + build.warnings
+
+
+def restore_not_null(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """PostgreSQL: NOT NULL back on the cycle-breaking FK columns, now that the UPDATE filled them."""
+    if conn.dialect.name != "postgresql":
+        return
+    for t in metadata.tables.values():   # sorted_tables would warn about the very cycle this is for
+        for c in t.columns:
+            if c.info.get("dbsynth_not_null_after_load"):
+                name = conn.dialect.identifier_preparer.format_table(t)
+                conn.exec_driver_sql(f"ALTER TABLE {name} ALTER COLUMN "
+                                     f"{conn.dialect.identifier_preparer.quote(c.name)} SET NOT NULL")
 
 
 def table_for(metadata: sa.MetaData, name: str) -> sa.Table:
@@ -74,6 +90,7 @@ class _Builder:
         self.referred: dict[str, set[str]] = {}  # columns other tables' foreign keys point at
         self.type_notes: dict[tuple[str, str], int] = {}  # (table, column) -> its type warning in self.warnings
         self.domains: dict[str, Domain] = {}  # the domains written as domains (PostgreSQL -> PostgreSQL)
+        self.relaxed: dict[tuple[str, str], str] = {}  # NOT NULL FK columns that break a cycle -> referred table
 
     # -- names ------------------------------------------------------------
     def _scope(self, kind: str, table: sa.Table) -> str:
@@ -169,6 +186,10 @@ class _Builder:
         typ, note = sa_type(t, self.dialect, same=self.same)
         if keyed and (safe := key_safe(t, self.dialect)):
             typ, note = safe
+        if self.same and (own := same_engine_type(t)) is not None:
+            typ, note = own, None
+        elif self.same and t.kind == "other":
+            note = f"has type {t.source_name}, which is not built into {self.dialect}; created as TEXT"
         auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
             and t.kind == "integer"
         if auto and self.dialect == "sqlite":
@@ -176,7 +197,7 @@ class _Builder:
         elif auto and isinstance(typ, sa.Numeric) and not isinstance(typ, sa.Integer):
             typ, note = sa.BigInteger(), ("is an auto-increment BIGINT UNSIGNED key, created as BIGINT with "
                                           "CHECK (>= 0): keys above 2^63 - 1 do not fit")
-        if note and not self.same:  # same engine: nothing is lost that the source did not lose
+        if note and (not self.same or t.kind == "other"):  # same engine: nothing else is lost
             self.type_notes[(table.name, col.name)] = len(self.warnings)
             self.warnings.append(f"{where} {note}")
         if isinstance(typ, sa.Enum) and typ.name:
@@ -186,6 +207,18 @@ class _Builder:
             ident = col.identity
             args.append(sa.Identity(always=ident.always, start=ident.start, increment=ident.increment))
         nullable = col.nullable and col.name not in table.pk_columns
+        info: dict[str, Any] = {}
+        if (table.name, col.name) in self.relaxed and not nullable:
+            nullable, info = True, {"dbsynth_not_null_after_load": True}
+            if self.dialect != "postgresql":   # PostgreSQL gets its NOT NULL back once the UPDATE filled it
+                self.warnings.append(
+                    f"{where} is NOT NULL in the source, but its foreign key to {self.relaxed[table.name, col.name]} "
+                    f"closes a cycle of NOT NULL keys: it allows NULL in the target (every row has a value)")
+        if col.written_null:
+            self.warnings.append(
+                f"{where} has type {t.source_name}, which dbsynth cannot generate: it is written as NULL"
+                + ("" if col.nullable else " (its NOT NULL is dropped in the target)"))
+            nullable = True
         if col.computed is not None:
             if self.same:
                 args.append(sa.Computed(col.computed, persisted=True if self.dialect == "postgresql" else None))
@@ -264,6 +297,11 @@ class _Builder:
             if not idx.columns or missing:
                 self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} was left out: it is "
                                      f"on expressions or unknown columns")
+                continue
+            blank = [c for c in idx.columns if table.column(c).written_null]
+            if blank and not (self.same and self.dialect == "postgresql"):  # PostgreSQL rebuilds its own
+                self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} was left out: its "
+                                     f"column {blank[0]} is written as NULL (a type dbsynth cannot generate)")
                 continue
             if (idx.unique and tuple(idx.columns) in keys) or (idx.columns, idx.unique) in seen:
                 continue  # the constraint already has this index
@@ -355,7 +393,9 @@ def drop_tables(conn: sa.Connection, names: list[str]) -> None:
             except sa.exc.SQLAlchemyError:
                 present = False
             if present:
-                targets.append(sa.Table(table, md, schema=schema, autoload_with=conn))
+                with warnings.catch_warnings():  # a type SQLAlchemy does not know (GEOMETRY) is no matter to a DROP
+                    warnings.simplefilter("ignore", category=sa.exc.SAWarning)
+                    targets.append(sa.Table(table, md, schema=schema, autoload_with=conn))
                 break
     if not targets:
         return

@@ -241,6 +241,27 @@ def _other(t: SqlType, dialect: str) -> Mapped:
     return sa.Text(), f"has type {t.source_name or t.kind!r} with no portable equivalent, created as TEXT"
 
 
+class CatalogType(sa.types.UserDefinedType):
+    """A type the target engine knows by the source's own spelling (tsvector, point, GEOMETRY)."""
+
+    cache_ok = True
+
+    def __init__(self, spelling: str) -> None:
+        self.spelling = spelling
+
+    def get_col_spec(self, **kw: object) -> str:
+        return self.spelling
+
+
+def same_engine_type(t: SqlType) -> sa.types.TypeEngine | None:
+    """The source's own type for a kind-"other" column on the same engine; None for a user's or an
+    extension's type (a schema-qualified name), which the target may lack."""
+    name = t.source_name
+    if t.kind != "other" or not name or "." in name or name == "NULLTYPE":
+        return None
+    return CatalogType(name)
+
+
 _MAPPERS = {
     "integer": _integer, "float": _float, "decimal": _decimal, "boolean": _boolean,
     "date": _date, "datetime": _datetime, "time": _time, "interval": _interval,

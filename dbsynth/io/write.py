@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
 from dbsynth.io.deferred_ddl import restore, set_aside
 from dbsynth.io.views import create_views, drop_views, existing_views
-from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, table_for, target_metadata
+from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata
 from dbsynth.io.load import (
     insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
 )
@@ -114,6 +114,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
             created = True
             aside = set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
             _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table)
+            restore_not_null(conn, metadata)
             restore(conn, aside)
             reset_sequences(conn, metadata)
             warnings += create_views(conn, schema.views, schema.dialect)

@@ -2,7 +2,8 @@
 
 Self-references become trees: a share of rows (the source's NULL share, at
 least one) are roots, and every other row picks its parent among rows placed
-before it, so there is never a cycle and every reference resolves.
+before it, so there is never a cycle and every reference resolves. Under a NOT
+NULL self-reference the one root refers to itself.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ def fill_self_reference(frame: pd.DataFrame, fk: ForeignKey, null_share: float, 
     out = pd.DataFrame({c: pd.Series([None] * n, dtype=object) for c in fk.columns})
     if n == 0:
         return out
-    n_roots = min(n, max(1, int(round(null_share * n)))) if nullable else 0
-    if n_roots == 0:
-        raise SchemaError(
-            f"table {fk.referred_table} references itself through a NOT NULL foreign key, so its "
-            f"first row can have no parent; make {', '.join(fk.columns)} nullable"
-        )
+    n_roots = min(n, max(1, int(round(null_share * n)))) if nullable else 1
     placement = rng.permutation(n)           # placement[k] = row placed k-th
     parents = np.full(n, -1, dtype=np.int64)
+    if not nullable:  # NOT NULL: the root refers to itself, as such a table's first row must in the source
+        parents[placement[0]] = placement[0]
     for k in range(n_roots, n):
         parents[placement[k]] = placement[rng.integers(0, k)]
     referred = frame[list(fk.referred_columns)].to_numpy(dtype=object)

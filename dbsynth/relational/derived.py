@@ -397,6 +397,11 @@ def apply_copies(schema: Schema, derived: dict[str, Any], frame: pd.DataFrame,
         if rule["parent_column"] in parent.columns and linked.any():
             source = parent[rule["parent_column"]].to_numpy(dtype=object)
             values[linked] = source[prow[linked]]
+            # a row without this parent (a payment whose rental is NULL) still has a value in the source:
+            # one copied for another row, so the marginal holds and a NOT NULL column stays filled
+            alone = np.flatnonzero(~linked)
+            if alone.size:
+                values[alone] = values[linked][rng.integers(0, int(linked.sum()), alone.size)]
         share = float(rule.get("null_share", 0.0))
         if share > 0 and len(frame):
             values[rng.random(len(frame)) < share] = None

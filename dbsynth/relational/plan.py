@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from dbsynth.config import Config
-from dbsynth.errors import SchemaError
 from dbsynth.graph import FkRef, LoadOrder
 from dbsynth.pii import PiiMatch, detect
 from dbsynth.relational.facts import SourceFacts
@@ -139,7 +138,7 @@ def _apply_rules(plan: TablePlan, config: Config) -> TablePlan:
         plan, pii=pii, mode=rule.mode, mode_reason=plan.mode_reason if rule.mode == plan.mode else "config",
         model=own.model if own else None,
         scale=own.scale if own is not None and plan.primary is None else None,
-        nulled=tuple(nulled), hashed=tuple(hashed), kept=tuple(kept),
+        nulled=plan.nulled + tuple(nulled), hashed=tuple(hashed), kept=tuple(kept),
         modelled=tuple(c for c in plan.modelled if c not in nulled),
     )
 
@@ -160,22 +159,20 @@ def _plan_table(schema: Schema, table: Table, order: LoadOrder, facts: SourceFac
         c for c in pk_free
         if within_parent and len(table.pk_columns) > 1 and table.column(c).type.kind == "integer"
     )
-    keys = tuple(c for c in pk_free if c not in running)
-    for c in keys:
-        kind = table.column(c).type.kind
-        if kind not in KEY_KINDS:
-            raise SchemaError(
-                f"primary key column {table.name}.{c} has type {table.column(c).type.source_name or kind}, "
-                f"for which dbsynth cannot generate unique keys yet; use an integer, text or uuid key"
-            )
+    # A key of another type (a salary's from_date, a payment's timestamp) is data, not a counter:
+    # it is modelled like any column, and sampling makes the primary key unique (unique.py).
+    keys = tuple(c for c in pk_free if c not in running and table.column(c).type.kind in KEY_KINDS)
     taken = set(fk_cols) | set(keys) | set(running) | set(computed)
-    rest = [c for c in table.columns if c.name not in taken]
+    # a type no codec knows (tsvector, point, a composite type) is written as NULL; the DDL says so
+    blank = tuple(c.name for c in table.columns if c.name not in taken and c.written_null)
+    rest = [c for c in table.columns if c.name not in taken and c.name not in blank]
     pii = {c.name: m for c in rest
            if (m := detect(c, head[c.name] if head is not None and c.name in head else None))}
     return TablePlan(
         name=table.name, key_columns=keys, running_index=running, primary=primary,
         secondary=tuple(r for r in live if r != primary), deferred=deferred,
         modelled=tuple(c.name for c in rest), computed=computed, pii=pii, child_edges=child_edges,
+        nulled=blank,
     )
 
 

@@ -15,9 +15,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from dbsynth.codecs.numeric import from_numbers, to_numbers
 from dbsynth.schema.model import SqlType, Table
 
 MAX_ROUNDS = 30
+# Temporal kinds: the unit `to_numbers` gives, a shift step in it, and the wrap-around period (0: none).
+TEMPORAL_STEP = {"date": (1, 0), "datetime": (1, 0), "time": (1, 86400), "interval": (1, 0)}
 
 # Re-assigns the FK columns of the given row positions; the second argument is the unique set they break.
 Redraw = Callable[[np.ndarray, tuple[str, ...]], None]
@@ -63,6 +66,9 @@ def _perturb(frame: pd.DataFrame, table: Table, columns: tuple[str, ...], rows: 
     if sql_type.kind == "uuid":  # a fresh random uuid, never a suffixed (invalid) one
         frame.loc[frame.index[rows], col] = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in rows]
         return
+    if sql_type.kind in TEMPORAL_STEP:
+        frame.loc[frame.index[rows], col] = _shifted_times(values.iloc[rows], sql_type, rng).to_numpy()
+        return
     if sql_type.kind == "network":
         frame.loc[frame.index[rows], col] = [_fresh_address(str(values.iloc[r]), rng) for r in rows]
         return
@@ -94,6 +100,22 @@ def _unused_numbers(values: pd.Series, sql_type: SqlType, n: int, rng: np.random
     if len(free) < n:  # the type is full: the rows stay duplicates and are dropped
         free += [top] * (n - len(free))
     return np.array(free, dtype=np.int64 if high < 2**63 else object)
+
+
+def _shifted_times(values: pd.Series, sql_type: SqlType, rng: np.random.Generator) -> pd.Series:
+    """The values moved a few steps (days for dates, seconds otherwise) either way, same type.
+
+    Why: a date or timestamp in a primary key (a salary's from_date) is modelled
+    data; a small shift keeps its distribution and its type, where a text suffix
+    would make it unwritable.
+    """
+    numbers = to_numbers(values.reset_index(drop=True), sql_type.kind)
+    step, period = TEMPORAL_STEP[sql_type.kind]
+    moves = rng.integers(1, 30, numbers.size) * rng.choice([-1, 1], numbers.size) * step
+    moved = numbers + moves
+    if period:  # a time of day wraps around midnight
+        moved = np.mod(moved, period)
+    return from_numbers(moved, sql_type.kind, None, sql_type.timezone)
 
 
 def _integer_range(sql_type: SqlType) -> tuple[int, int]:

@@ -24,15 +24,16 @@ log = logging.getLogger(__name__)
 _JSON = mysql.JSON()  # what a MariaDB JSON column is, once its json_valid CHECK is read
 
 
-def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = True,
+def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = False,
                schemas: Sequence[str] | None = None) -> Schema:
     """The schema of `engine`'s namespaces, tables sorted by name.
 
     On PostgreSQL every non-system namespace is read (or those in `schemas`):
     tables outside the default one are named "schema.table" in the model, so
     foreign keys across namespaces are ordinary edges. Other engines read their
-    default namespace. With `strict_types`, a column whose type we cannot
-    generate raises UnsupportedType naming it; `dbsynth inspect` passes False.
+    default namespace. A column whose type we cannot generate has kind "other"
+    (clone writes it as NULL, with a warning); with `strict_types` it raises
+    UnsupportedType naming it instead.
     """
     with warnings.catch_warnings():
         # SQLAlchemy warns (not raises) on types it does not know; we report them ourselves.
@@ -106,6 +107,8 @@ class _Reader:
         if maria is not None:  # MariaDB's JSON: LONGTEXT with a json_valid CHECK, which is the type, not a rule
             reflected = [dict(c, type=_JSON) if c["name"] in maria.json_columns else c for c in reflected]
         columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict) for c in reflected)
+        if any(c.type.kind == "other" for c in columns):
+            columns = _with_catalog_types(inspector.bind, namespace, local, columns)
         domain_checks: list[CheckConstraint] = []
         for i, c in enumerate(reflected):
             key = (getattr(c["type"], "schema", None) or self.default or "", getattr(c["type"], "name", "") or "")
@@ -159,6 +162,42 @@ class _Reader:
             foreign_keys=fks, unique_constraints=uniques, check_constraints=checks, indexes=tuple(indexes),
             comment=comment, schema=namespace,
         )
+
+
+def _with_catalog_types(bind: sa.engine.Connectable, namespace: str | None, local: str,
+                        columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """Columns of kind "other" named by the catalog's own spelling of their type.
+
+    SQLAlchemy reflects many types (point, xml, a composite type) as NullType,
+    which says nothing to a user reading a warning and cannot recreate the
+    column. A PostgreSQL type outside pg_catalog (an extension's or the user's
+    own) keeps its schema in the name, so the writer knows the target may lack it.
+    """
+    if bind.dialect.name == "postgresql":
+        query = sa.text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), tn.nspname "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace "
+            "WHERE c.relname = :table AND n.nspname = coalesce(:schema, current_schema()) "
+            "AND a.attnum > 0 AND NOT a.attisdropped")
+    elif bind.dialect.name in ("mysql", "mariadb"):
+        query = sa.text("SELECT column_name, upper(column_type), 'pg_catalog' FROM information_schema.columns "
+                        "WHERE table_schema = coalesce(:schema, database()) AND table_name = :table")
+    else:
+        return columns
+    with bind.connect() as conn:
+        found = {name: (spelling, owner) for name, spelling, owner in
+                 conn.execute(query, {"table": local, "schema": namespace}).all()}
+    out = []
+    for c in columns:
+        if c.type.kind == "other" and c.name in found:
+            spelling, owner = found[c.name]
+            if owner != "pg_catalog" and "." not in spelling:
+                spelling = f"{owner}.{spelling}"
+            c = replace(c, type=replace(c.type, source_name=spelling))
+        out.append(c)
+    return tuple(out)
 
 
 @dataclass(frozen=True)

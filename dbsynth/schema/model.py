@@ -55,6 +55,11 @@ class Column:
     computed: str | None = None    # generated column expression; never inserted into
     comment: str | None = None
 
+    @property
+    def written_null(self) -> bool:
+        """A type no codec can generate (tsvector, point, a composite type): written as NULL."""
+        return self.type.kind == "other" and self.computed is None
+
 
 @dataclass(frozen=True)
 class PrimaryKey:
