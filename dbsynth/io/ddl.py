@@ -230,7 +230,8 @@ class _Builder:
         if (self.same and col.default is not None and not auto and col.computed is None
                 and "nextval(" not in col.default.lower()):
             default = sa.DefaultClause(sa.text(col.default))
-        info = {COLUMN_KEY: domain_location(self.domains[t.domain])} if t.domain in self.domains else {}
+        if t.domain in self.domains:
+            info[COLUMN_KEY] = domain_location(self.domains[t.domain])
         return sa.Column(col.name, typ, *args, nullable=nullable, autoincrement=auto,
                          server_default=default, comment=col.comment, info=info)
 
