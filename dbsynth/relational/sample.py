@@ -22,7 +22,7 @@ from dbsynth.relational import derived as derived_rules
 from dbsynth.relational.deferred import fill_cross_reference, fill_self_reference, require_update_key
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column, via_columns
 from dbsynth.relational.keys import degree_weighted_parents, generate_keys, matched_parents, running_index
-from dbsynth.relational.checks import enforce_checks, satisfied
+from dbsynth.relational.checks import CheckTally, enforce_checks, satisfied
 from dbsynth.relational.unique import enforce_unique
 from dbsynth.relational.within_bin import draw_positions
 from dbsynth.config import Rebalance
@@ -42,6 +42,7 @@ class SyntheticDatabase:
     tables: dict[str, pd.DataFrame]
     updates: list[tuple[str, tuple[str, ...], tuple[str, ...], pd.DataFrame]]  # table, keys, cols, rows
     copied: frozenset[str] = frozenset()     # verbatim tables: written with the first partition only
+    check_repairs: CheckTally = field(default_factory=CheckTally)   # rows repaired/dropped for a CHECK
 
 
 SWAP_ROUNDS = 8                 # duplicate junction pairs first swap parents (degrees kept), then redraw
@@ -69,20 +70,22 @@ def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTa
     share = (partition, partitions)
     rules = {r.table: r for r in rebalance}
     synthetic: dict[str, SyntheticTable] = {}
+    tally = CheckTally()
     for name in order.tables:
         synthetic[name] = sample_table(schema, fitted[name], synthetic, scale=scale,
-                                       rng=table_rng(seed, name, stream), share=share, rebalance=rules.get(name))
+                                       rng=table_rng(seed, name, stream), share=share, rebalance=rules.get(name),
+                                       tally=tally)
         _recompute_aggregates(schema, fitted, synthetic, name)
         if on_table:
             on_table(name, len(synthetic[name].frame))
     updates = _deferred_updates(schema, fitted, synthetic, seed, stream)
     copied = frozenset(n for n, f in fitted.items() if f.plan.mode == "copy" and f.copied is not None)
-    return SyntheticDatabase({n: s.frame for n, s in synthetic.items()}, updates, copied)
+    return SyntheticDatabase({n: s.frame for n, s in synthetic.items()}, updates, copied, tally)
 
 
 def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, SyntheticTable], *,
                  scale: float, rng: np.random.Generator, share: tuple[int, int] = (0, 1),
-                 rebalance: Rebalance | None = None) -> SyntheticTable:
+                 rebalance: Rebalance | None = None, tally: CheckTally | None = None) -> SyntheticTable:
     plan, table = fit.plan, schema.table(fit.plan.name)
     index, count = share
     if plan.mode == "skip":
@@ -166,9 +169,9 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     if plan.primary is not None and plan.running_index:
         skip.add(tuple(c for c in table.pk_columns))
     protected = set(table.pk_columns) | set(table.fk_columns) | set(plan.key_columns) | set(plan.running_index)
-    valid = enforce_checks(frame, table, protected, rng)
+    valid = enforce_checks(frame, table, protected, rng, tally)
     keep = enforce_unique(frame, table, skip, redraws, rng) & valid
-    keep &= satisfied(frame, table)  # a value made unique must not break a CHECK
+    keep &= satisfied(frame, table, tally, among=keep)  # a value made unique must not break a CHECK
     ordered = [c for c in table.column_names if c in frame.columns]
     frame = frame.loc[keep, ordered].reset_index(drop=True)
     states = {c: s[keep] for c, s in states.items()}
