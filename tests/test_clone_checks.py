@@ -82,3 +82,52 @@ def test_unreadable_postgres_checks_hold_postgres_to_postgres(postgres_url: str,
     # the repairs are reported, one line per CHECK with counts
     repaired = [w for w in result.warnings if w.startswith("table item: CHECK ")]
     assert any("sum_even" in w and "repaired" in w for w in repaired), result.warnings
+
+
+MARIADB_UNREADABLE = {
+    "code_format": "code REGEXP '^[A-Z]{3}[0-9]+$'",
+    "sum_even": "MOD(a + b, 2) = 0",
+}
+
+
+def test_unreadable_mariadb_checks_hold_mariadb_to_mariadb(mysql_url: str) -> None:
+    """REGEXP and MOD() CHECKs, evaluated by MariaDB on the generated rows: 0 violations, every row written."""
+    source = mysql_url
+    target = mysql_url.rsplit("/", 1)[0] + "/" + mysql_url.rsplit("/", 1)[1] + "_copy"
+    run(source, f"CREATE DATABASE `{target.rsplit('/', 1)[1]}` CHARACTER SET utf8mb4")
+    try:
+        run(source,
+            "CREATE TABLE item (id int AUTO_INCREMENT PRIMARY KEY, code varchar(20) NOT NULL, a int NOT NULL, "
+            "b int NOT NULL, " + ", ".join(f"CONSTRAINT {n} CHECK ({sql})" for n, sql in MARIADB_UNREADABLE.items())
+            + ")",
+            "CREATE TABLE note (id int AUTO_INCREMENT PRIMARY KEY, item_id int NOT NULL, body varchar(40), "
+            "FOREIGN KEY (item_id) REFERENCES item (id))",
+            "INSERT INTO item (code, a, b) SELECT CONCAT(CHAR(65 + seq % 26), CHAR(65 + (seq * 7) % 26), "
+            "CHAR(65 + (seq * 11) % 26), (seq * 37) % 1000), (seq * 7919) % 1000, (seq * 7919) % 1000 + 2 * (seq % 50) "
+            "FROM seq_1_to_400",
+            "INSERT INTO note (item_id, body) SELECT 1 + (seq * 13) % 400, CONCAT('note ', seq) FROM seq_1_to_900")
+        result = dbsynth.clone(source, target, seed=5)
+        assert result.rows["item"] > 300 and result.rows["note"] > 600
+        assert scalar(target, "SELECT COUNT(*) FROM item") == result.rows["item"]
+        for name, condition in MARIADB_UNREADABLE.items():
+            assert violations(target, "item", condition) == 0, name
+        assert scalar(target, "SELECT COUNT(*) FROM note LEFT JOIN item ON item.id = note.item_id "
+                              "WHERE item.id IS NULL") == 0
+        assert scalar(target, "SELECT COUNT(*) FROM information_schema.check_constraints "
+                              "WHERE constraint_schema = DATABASE() AND table_name = 'item'") == 2
+        assert any(w.startswith("table item: CHECK sum_even:") and "repaired" in w for w in result.warnings), \
+            result.warnings
+    finally:
+        run(source, f"DROP DATABASE IF EXISTS `{target.rsplit('/', 1)[1]}`")
+
+
+def test_unreadable_check_across_engines_stays_a_warning(postgres_url: str, sqlite_url: str) -> None:
+    """PostgreSQL -> SQLite: the regex is not written to the target, so it is named in a warning; rows load."""
+    run(postgres_url,
+        "CREATE TABLE item (id serial PRIMARY KEY, code text NOT NULL CONSTRAINT code_format "
+        "CHECK (code ~ '^[A-Z]{3}[0-9]+$'))",
+        "INSERT INTO item (code) SELECT 'ABC' || i FROM generate_series(1, 200) i")
+    result = dbsynth.clone(postgres_url, sqlite_url, seed=1)
+    assert scalar(sqlite_url, "SELECT COUNT(*) FROM item") == result.rows["item"] > 150
+    warned = [w for w in result.warnings if "code_format" in w]
+    assert len(warned) == 1 and "cannot read" in warned[0] and "left out of the target" in warned[0]
