@@ -131,3 +131,40 @@ def test_unreadable_check_across_engines_stays_a_warning(postgres_url: str, sqli
     assert scalar(sqlite_url, "SELECT COUNT(*) FROM item") == result.rows["item"] > 150
     warned = [w for w in result.warnings if "code_format" in w]
     assert len(warned) == 1 and "cannot read" in warned[0] and "left out of the target" in warned[0]
+
+
+def test_check_over_an_aggregate_recomputed_from_children_holds(postgres_url: str, postgres_target: str) -> None:
+    """order.total = sum of its lines is recomputed after the order was drawn; CHECK (discount <= total) must hold."""
+    run(postgres_url,
+        "CREATE TABLE orders (id serial PRIMARY KEY, discount numeric(10,2) NOT NULL, total numeric(10,2) NOT NULL, "
+        "CONSTRAINT discount_within_total CHECK (discount <= total))",
+        "CREATE TABLE line (id serial PRIMARY KEY, order_id int NOT NULL REFERENCES orders, amount numeric(10,2) NOT NULL)",
+        "INSERT INTO orders (discount, total) SELECT 0, 0 FROM generate_series(1, 300)",
+        "INSERT INTO line (order_id, amount) SELECT o.id, 5 + (o.id * 31 + k * 17) % 90 "
+        "FROM orders o, generate_series(1, 6) k WHERE k <= 1 + o.id % 6",
+        # the discount is a share of the total, up to all of it: the model learns discount and total apart
+        "UPDATE orders o SET total = s.t, discount = round(s.t * ((o.id * 7) % 11) / 10.0, 2) "
+        "FROM (SELECT order_id, sum(amount) t FROM line GROUP BY order_id) s WHERE s.order_id = o.id",
+        "UPDATE orders SET discount = total WHERE discount > total")
+    result = dbsynth.clone(postgres_url, postgres_target, seed=4)
+    assert result.rows["orders"] > 200
+    assert violations(postgres_target, "orders", "discount <= total") == 0
+    # the aggregate still is the sum of the lines: the repair changed the discount, not the total
+    assert scalar(postgres_target, "SELECT COUNT(*) FROM orders o WHERE o.total <> "
+                                   "(SELECT COALESCE(sum(amount), 0) FROM line l WHERE l.order_id = o.id)") == 0
+    assert any(w.startswith("table orders: CHECK discount_within_total:") for w in result.warnings), result.warnings
+
+
+def test_check_over_a_self_reference_filled_after_the_insert_holds(postgres_url: str, postgres_target: str) -> None:
+    """manager_id is filled by UPDATE after the insert; CHECK (manager_id < id) must hold for every row."""
+    run(postgres_url,
+        "CREATE TABLE employee (id serial PRIMARY KEY, manager_id int REFERENCES employee, salary int NOT NULL, "
+        "CONSTRAINT manager_first CHECK (manager_id < id))",
+        "INSERT INTO employee (manager_id, salary) SELECT NULL, 1000 + (i * 37) % 500 FROM generate_series(1, 300) i",
+        "UPDATE employee SET manager_id = 1 + (id * 7) % (id - 1) WHERE id > 3")
+    result = dbsynth.clone(postgres_url, postgres_target, seed=6)
+    assert scalar(postgres_target, "SELECT COUNT(*) FROM employee") == result.rows["employee"] > 200
+    assert violations(postgres_target, "employee", "manager_id < id") == 0
+    # still a tree with a few roots, not a flat list
+    roots = scalar(postgres_target, "SELECT COUNT(*) FROM employee WHERE manager_id IS NULL")
+    assert 1 <= roots <= 0.1 * result.rows["employee"]
