@@ -314,7 +314,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
     parts = generate_partitions(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed, partitions=count,
                                 jobs=cfg.jobs, dask=cfg.dask, rebalance=cfg.rebalance)
     with stage(progress, "generating", count * len(order.tables)) as p:
-        written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists,
+        written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists, seed=cfg.seed,
                                  on_table=lambda name, n: p.advance(name, n))
     shares = {f"{r.table}.{r.column}": _shares_in(dst, r.table, r.column) for r in cfg.rebalance}
     return CloneResult(

@@ -37,8 +37,9 @@ def codec_from_state(state: dict[str, Any]) -> Codec:
     from dbsynth.codecs.jsonvalues import ConstantCodec
     from dbsynth.codecs.network import NetworkCodec
     from dbsynth.codecs.numeric import NumericCodec
+    from dbsynth.codecs.shaped import ShapedTextCodec
     from dbsynth.codecs.text import FreeTextCodec
 
     kinds = {c.kind: c for c in (ArrayCodec, BytesCodec, CategoricalCodec, ConstantCodec, FakeCodec,
-                                 FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec)}
+                                 FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec, ShapedTextCodec)}
     return kinds[state["kind"]].from_state(state)  # type: ignore[attr-defined]

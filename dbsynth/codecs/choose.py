@@ -15,6 +15,7 @@ from dbsynth.codecs.jsondoc import JsonCodec
 from dbsynth.codecs.jsonvalues import looks_like_json
 from dbsynth.codecs.network import NetworkCodec, network_subtype
 from dbsynth.codecs.numeric import NumericCodec
+from dbsynth.codecs.shaped import ShapedTextCodec
 from dbsynth.codecs.text import FreeTextCodec
 from dbsynth.errors import UnsupportedType
 from dbsynth.pii import PiiMatch, semantic_provider
@@ -28,8 +29,12 @@ _NUMERIC_KINDS = {"integer": "integer", "float": "float", "decimal": "decimal",
 
 
 def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | None,
-                 min_count: int = MIN_COUNT) -> Codec:
-    """The codec for one column; categories seen fewer than `min_count` times are never emitted."""
+                 min_count: int = MIN_COUNT, shaped: bool = False) -> Codec:
+    """The codec for one column; categories seen fewer than `min_count` times are never emitted.
+
+    `shaped`: a CHECK dbsynth cannot read names the column, so mostly-unique codes
+    keep their character shape (`ShapedTextCodec`) instead of becoming words.
+    """
     t = column.type
     if pii is not None:
         return FakeCodec.fit(values, pii.provider, t.length, pii.locale)
@@ -48,7 +53,7 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
         provider = semantic_provider(column)
         if provider:
             return CategoricalCodec.fit(values, rare_provider=provider, max_length=t.length, min_count=min_count)
-        return _text_codec(values, t.length, column.name, min_count)
+        return _text_codec(values, t.length, column.name, min_count, shaped)
     if t.kind == "json":  # documents; JSON text where the driver gave text (a JSON column read as LONGTEXT)
         return JsonCodec.fit(values, name=column.name, text_input=looks_like_json(values))
     if t.kind == "array" and t.values:  # MySQL SET: a subset of the declared labels
@@ -62,7 +67,7 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
 
 
 def _text_codec(values: pd.Series, max_length: int | None, name: str = "value",
-                min_count: int = MIN_COUNT) -> Codec:
+                min_count: int = MIN_COUNT, shaped: bool = False) -> Codec:
     present = values.dropna()
     if looks_like_json(present):
         # JSON kept as text (MariaDB's JSON type is LONGTEXT with a CHECK): modelled as JSON, written as text.
@@ -71,4 +76,5 @@ def _text_codec(values: pd.Series, max_length: int | None, name: str = "value",
     frequent_share = counts[counts >= MIN_COUNT].sum() / max(len(present), 1)
     if len(present) and frequent_share >= CATEGORICAL_COVERAGE:
         return CategoricalCodec.fit(values, max_length=max_length, min_count=min_count)
-    return FreeTextCodec.fit(values, max_length)
+    codes = ShapedTextCodec.fit(values) if shaped else None
+    return codes if codes is not None else FreeTextCodec.fit(values, max_length)

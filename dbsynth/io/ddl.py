@@ -160,10 +160,10 @@ class _Builder:
         if c.domain in self.domains:
             return  # the column's domain carries it
         parsed = parse_check(c.sqltext, table.column_names)
-        if parsed is None:
+        if parsed is None and not self.same:  # same engine: the target evaluates it on the rows (io.target_checks)
             self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} is in a form "
-                                 f"dbsynth cannot read, so generated rows are not made to satisfy it"
-                                 + ("" if self.same else "; it was left out of the target"))
+                                 f"dbsynth cannot read, so generated rows are not made to satisfy it; "
+                                 f"it was left out of the target")
         if self.same:
             t.append_constraint(sa.CheckConstraint(c.sqltext, name=self.claim(c.name, "check", t)))
             return

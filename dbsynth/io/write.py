@@ -20,7 +20,9 @@ from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, restore_
 from dbsynth.io.load import (
     insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
 )
-from dbsynth.relational.sample import SyntheticDatabase
+from dbsynth.io.target_checks import TargetChecks
+from dbsynth.relational.checks import CheckTally
+from dbsynth.relational.sample import SyntheticDatabase, table_rng
 from dbsynth.schema.model import Schema
 
 IF_EXISTS = ("refuse", "replace", "truncate")
@@ -93,14 +95,22 @@ def _compatible(ours: str, theirs: str) -> bool:
 
 def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
                    data: SyntheticDatabase | Iterable[SyntheticDatabase], *, if_exists: str = "refuse",
-                   on_table: Callable[[str, int], None] | None = None) -> WriteResult:
-    """Write one sampled database, or partitions of one as they come (each before the next is made)."""
+                   on_table: Callable[[str, int], None] | None = None, seed: int = 0) -> WriteResult:
+    """Write one sampled database, or partitions of one as they come (each before the next is made).
+
+    On a target of the source's engine, CHECKs dbsynth cannot parse are evaluated
+    there on each table's rows before they are written (`io.target_checks`);
+    `seed` makes their repairs the same run to run.
+    """
     parts = [data] if isinstance(data, SyntheticDatabase) else data
     existing = check_target(engine, schema, if_exists)
     dialect = engine.dialect.name
+    same = same_family(dialect, schema.dialect)
+    checks = TargetChecks(schema, CheckTally(), lambda name, index: table_rng(seed, name, f"target-checks{index}"),
+                          enabled=same)
     if if_exists == "truncate":
-        return _replace_rows(engine, schema, load_order, parts, on_table)
-    metadata, warnings = target_metadata(schema, dialect, same_dialect=same_family(dialect, schema.dialect))
+        return _replace_rows(engine, schema, load_order, parts, on_table, checks)
+    metadata, warnings = target_metadata(schema, dialect, same_dialect=same)
     make_transactional(engine)
     rolls_back_ddl = transactional_ddl(dialect)
     rows: dict[str, int] = {}
@@ -113,7 +123,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
             create_schema(conn, metadata)
             created = True
             aside = set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
-            _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table)
+            _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table, checks)
             restore_not_null(conn, metadata)
             restore(conn, aside)
             reset_sequences(conn, metadata)
@@ -124,11 +134,11 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
                 drop_tables(conn, list(schema.table_names))
         detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise DbsynthError(f"{detail}; the target was rolled back, nothing was written") from exc
-    return WriteResult(rows, tuple(warnings))
+    return WriteResult(rows, tuple(warnings + checks.warnings + checks.tally.warnings()))
 
 
 def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], parts: Iterable[SyntheticDatabase],
-                  on_table: Callable[[str, int], None] | None) -> WriteResult:
+                  on_table: Callable[[str, int], None] | None, checks: TargetChecks) -> WriteResult:
     """--if-exists truncate: empty the target's own tables and load into them, in one transaction."""
     metadata = sa.MetaData()
     metadata.reflect(engine, only=list(schema.table_names))
@@ -138,25 +148,31 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], p
     try:
         with engine.begin() as conn:
             _empty_tables(conn, [quote(n) for n in reversed(load_order)])
-            _load_parts(conn, lambda name: metadata.tables[name], load_order, parts, rows, on_table)
+            _load_parts(conn, lambda name: metadata.tables[name], load_order, parts, rows, on_table, checks)
             reset_sequences(conn, metadata)
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise DbsynthError(f"{detail}; the target's data was rolled back") from exc
-    return WriteResult(rows, ())
+    return WriteResult(rows, tuple(checks.warnings + checks.tally.warnings()))
 
 
 def _load_parts(conn: sa.Connection, table_of: Callable[[str], sa.Table], load_order: tuple[str, ...],
                 parts: Iterable[SyntheticDatabase], rows: dict[str, int],
-                on_table: Callable[[str, int], None] | None) -> None:
-    """Insert partition after partition (parents before children in each), then its deferred FKs."""
+                on_table: Callable[[str, int], None] | None, checks: TargetChecks) -> None:
+    """Insert partition after partition (parents before children in each), then its deferred FKs.
+
+    Each table's rows first meet the CHECKs only the target can evaluate; the
+    repairs sampling made are added to the same tally, for the clone's warnings.
+    """
     for index, part in enumerate(parts):
+        checks.tally.merge(part.check_repairs)
         for name in load_order:
             if index > 0 and name in part.copied:
                 continue  # a verbatim table travels with every partition but is written once
-            written = insert_frame(conn, table_of(name), part.tables[name])
+            frame = checks.apply(conn, table_of(name), part, name, index)
+            written = insert_frame(conn, table_of(name), frame)
             rows[name] = rows.get(name, 0) + written
             if on_table:
                 on_table(name, written)

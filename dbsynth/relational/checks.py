@@ -8,18 +8,21 @@ the CHECK's free columns from the rows that pass (keeping that column's
 distribution), then by NULL where the CHECK allows it, then by copying the
 CHECK's columns together from a passing row. Rows that still fail are dropped,
 which is safe because no child row points at them yet. Keys and foreign keys
-are never changed here.
+are never changed here. What was repaired or dropped is counted per CHECK in a
+`CheckTally`, which the clone reports in its warnings (a silent repair would
+hide that the model does not know the rule).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from dbsynth.schema.checks import ParsedCheck, parse_check, passes
+from dbsynth.schema.checks import ParsedCheck, mentioned_columns, parse_check, passes
 from dbsynth.schema.model import Table
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,32 @@ ROUNDS = 8
 @lru_cache(maxsize=4096)
 def _parsed(sqltext: str, columns: tuple[str, ...]) -> ParsedCheck | None:
     return parse_check(sqltext, columns)
+
+
+@dataclass
+class CheckTally:
+    """Rows repaired or dropped per (table, CHECK), summed over partitions for the clone's warnings."""
+
+    counts: dict[tuple[str, str], list[int]] = field(default_factory=dict)   # -> [repaired, dropped]
+
+    def add(self, table: str, check: str, repaired: int = 0, dropped: int = 0) -> None:
+        if repaired or dropped:
+            entry = self.counts.setdefault((table, check), [0, 0])
+            entry[0] += repaired
+            entry[1] += dropped
+
+    def merge(self, other: CheckTally) -> None:
+        for (table, check), (repaired, dropped) in other.counts.items():
+            self.add(table, check, repaired, dropped)
+
+    def warnings(self) -> list[str]:
+        """One line per table and CHECK, in a stable order."""
+        out = []
+        for (table, check), (repaired, dropped) in sorted(self.counts.items()):
+            parts = [f"{repaired:,} repaired"] if repaired else []
+            parts += [f"{dropped:,} dropped"] if dropped else []
+            out.append(f"table {table}: CHECK {check}: generated rows that failed it: {' and '.join(parts)}")
+        return out
 
 
 def readable_checks(table: Table) -> list[tuple[str, ParsedCheck]]:
@@ -48,31 +77,50 @@ def unreadable_checks(table: Table) -> list[str]:
             if _parsed(c.sqltext, table.column_names) is None]
 
 
+def format_columns(table: Table) -> set[str]:
+    """Columns a CHECK dbsynth cannot read names (a regex, a function): their values keep their shape."""
+    return {col for c in table.check_constraints if _parsed(c.sqltext, table.column_names) is None
+            for col in mentioned_columns(c.sqltext, table.column_names)}
+
+
 def enforce_checks(frame: pd.DataFrame, table: Table, protected: set[str],
-                   rng: np.random.Generator) -> np.ndarray:
-    """Repairs `frame` in place; returns the mask of rows that satisfy every readable CHECK."""
+                   rng: np.random.Generator, tally: CheckTally | None = None) -> np.ndarray:
+    """Repairs `frame` in place; returns the mask of rows that satisfy every readable CHECK.
+
+    Rows that break a CHECK and could be repaired are counted as repaired in
+    `tally`; rows that still break one are counted as dropped (for the first
+    CHECK they break): the caller must drop them or report them.
+    """
     checks = [(name, c) for name, c in readable_checks(table) if set(c.columns) <= set(frame.columns)]
     keep = np.ones(len(frame), dtype=bool)
     if not checks or frame.empty:
         return keep
+    failed_before = {name: ~passes(check, frame) for name, check in checks}
     for _ in range(2):  # a repair for one CHECK may break another: a second pass settles most
         for _, check in checks:
             _repair(frame, table, check, protected, rng)
     for name, check in checks:
         ok = passes(check, frame)
         if not ok.all():
-            log.warning("table %s: %d sampled rows dropped: they could not be made to satisfy CHECK %s",
-                        table.name, int((~ok & keep).sum()), name)
+            log.info("table %s: %d sampled rows could not be made to satisfy CHECK %s",
+                     table.name, int((~ok & keep).sum()), name)
+        if tally is not None:
+            tally.add(table.name, name, repaired=int((failed_before[name] & ok).sum()),
+                      dropped=int((~ok & keep).sum()))
         keep &= ok
     return keep
 
 
-def satisfied(frame: pd.DataFrame, table: Table) -> np.ndarray:
-    """Rows that satisfy every readable CHECK (no repair)."""
+def satisfied(frame: pd.DataFrame, table: Table, tally: CheckTally | None = None,
+              among: np.ndarray | None = None) -> np.ndarray:
+    """Rows that satisfy every readable CHECK (no repair); failures among `among` rows count as dropped."""
     keep = np.ones(len(frame), dtype=bool)
-    for _, check in readable_checks(table):
+    for name, check in readable_checks(table):
         if set(check.columns) <= set(frame.columns):
-            keep &= passes(check, frame)
+            ok = passes(check, frame)
+            if tally is not None:
+                tally.add(table.name, name, dropped=int((~ok & keep & (True if among is None else among)).sum()))
+            keep &= ok
     return keep
 
 
@@ -87,7 +135,7 @@ def _repair(frame: pd.DataFrame, table: Table, check: ParsedCheck, protected: se
         donors = frame.loc[~fail, col].to_numpy(dtype=object)
         if donors.size == 0:
             break
-        _set(frame, col, fail, donors[rng.integers(0, donors.size, int(fail.sum()))])
+        set_values(frame, col, fail, donors[rng.integers(0, donors.size, int(fail.sum()))])
         fail = ~passes(check, frame)
         if not fail.any():
             return
@@ -97,7 +145,7 @@ def _repair(frame: pd.DataFrame, table: Table, check: ParsedCheck, protected: se
             trial[col] = None
             ok = passes(check, trial)
             if ok.any():
-                _set(frame, col, _positions(fail)[ok], np.full(int(ok.sum()), None, dtype=object))
+                set_values(frame, col, _positions(fail)[ok], np.full(int(ok.sum()), None, dtype=object))
                 fail = ~passes(check, frame)
                 if not fail.any():
                     return
@@ -105,14 +153,14 @@ def _repair(frame: pd.DataFrame, table: Table, check: ParsedCheck, protected: se
     if free and donors_rows.size:
         picks = donors_rows[rng.integers(0, donors_rows.size, int(fail.sum()))]
         for col in free:
-            _set(frame, col, fail, frame[col].to_numpy(dtype=object)[picks])
+            set_values(frame, col, fail, frame[col].to_numpy(dtype=object)[picks])
 
 
 def _positions(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _set(frame: pd.DataFrame, col: str, rows: np.ndarray, values: np.ndarray) -> None:
+def set_values(frame: pd.DataFrame, col: str, rows: np.ndarray, values: np.ndarray) -> None:
     """frame[col][rows] = values, keeping the column's dtype where the values allow it."""
     positions = _positions(rows) if rows.dtype == bool else rows
     column = frame[col]

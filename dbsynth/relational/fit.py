@@ -17,6 +17,7 @@ import pandas as pd
 from dbsynth.codecs import Codec
 from dbsynth.codecs.categorical import MIN_COUNT, CategoricalCodec
 from dbsynth.codecs.choose import choose_codec
+from dbsynth.relational.checks import format_columns
 from dbsynth.codecs.fake import FakeCodec
 from dbsynth.codecs.numeric import NumericCodec
 from dbsynth.codecs.pseudonym import pseudonymise, salt_for
@@ -111,13 +112,15 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
     values: dict[str, pd.Series] = {col: frame[col] for col in plan.modelled}
     for col in plan.hashed:
         values[col] = pseudonymise(frame[col], table.column(col).type, salt_for(seed))
+    shaped = format_columns(table)
     for col in plan.modelled:
         kind = table.column(col).type.kind
         if col in plan.hashed or (col in plan.kept and kind == "text"):
             result.codecs[col] = CategoricalCodec.fit(values[col], min_count=1)   # every value, rare ones too
         else:
             result.codecs[col] = choose_codec(plan.name, table.column(col), frame[col], plan.pii.get(col),
-                                              min_count=privacy.rare_k if privacy else MIN_COUNT)
+                                              min_count=privacy.rare_k if privacy else MIN_COUNT,
+                                              shaped=col in shaped)
     for rule in rules.get("offsets", []):  # time runs forward: the model sees child - parent
         assert plan.primary is not None
         fk = plan.primary.fk(schema)

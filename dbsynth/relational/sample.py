@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,9 @@ from dbsynth.relational import derived as derived_rules
 from dbsynth.relational.deferred import fill_cross_reference, fill_self_reference, require_update_key
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column, via_columns
 from dbsynth.relational.keys import degree_weighted_parents, generate_keys, matched_parents, running_index
-from dbsynth.relational.checks import enforce_checks, satisfied
+from dbsynth.errors import DbsynthError
+from dbsynth.relational.checks import CheckTally, enforce_checks, readable_checks, satisfied
+from dbsynth.schema.checks import passes
 from dbsynth.relational.unique import enforce_unique
 from dbsynth.relational.within_bin import draw_positions
 from dbsynth.config import Rebalance
@@ -42,6 +44,7 @@ class SyntheticDatabase:
     tables: dict[str, pd.DataFrame]
     updates: list[tuple[str, tuple[str, ...], tuple[str, ...], pd.DataFrame]]  # table, keys, cols, rows
     copied: frozenset[str] = frozenset()     # verbatim tables: written with the first partition only
+    check_repairs: CheckTally = field(default_factory=CheckTally)   # rows repaired/dropped for a CHECK
 
 
 SWAP_ROUNDS = 8                 # duplicate junction pairs first swap parents (degrees kept), then redraw
@@ -69,20 +72,24 @@ def sample_database(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTa
     share = (partition, partitions)
     rules = {r.table: r for r in rebalance}
     synthetic: dict[str, SyntheticTable] = {}
+    tally = CheckTally()
     for name in order.tables:
         synthetic[name] = sample_table(schema, fitted[name], synthetic, scale=scale,
-                                       rng=table_rng(seed, name, stream), share=share, rebalance=rules.get(name))
-        _recompute_aggregates(schema, fitted, synthetic, name)
+                                       rng=table_rng(seed, name, stream), share=share, rebalance=rules.get(name),
+                                       tally=tally)
+        for parent in _recompute_aggregates(schema, fitted, synthetic, name):
+            _recheck_parent(schema, fitted[parent], synthetic[parent].frame,
+                            table_rng(seed, parent, f"recheck-{name}{stream}"), tally)
         if on_table:
             on_table(name, len(synthetic[name].frame))
-    updates = _deferred_updates(schema, fitted, synthetic, seed, stream)
+    updates = _deferred_updates(schema, fitted, synthetic, seed, stream, tally)
     copied = frozenset(n for n, f in fitted.items() if f.plan.mode == "copy" and f.copied is not None)
-    return SyntheticDatabase({n: s.frame for n, s in synthetic.items()}, updates, copied)
+    return SyntheticDatabase({n: s.frame for n, s in synthetic.items()}, updates, copied, tally)
 
 
 def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, SyntheticTable], *,
                  scale: float, rng: np.random.Generator, share: tuple[int, int] = (0, 1),
-                 rebalance: Rebalance | None = None) -> SyntheticTable:
+                 rebalance: Rebalance | None = None, tally: CheckTally | None = None) -> SyntheticTable:
     plan, table = fit.plan, schema.table(fit.plan.name)
     index, count = share
     if plan.mode == "skip":
@@ -166,9 +173,9 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     if plan.primary is not None and plan.running_index:
         skip.add(tuple(c for c in table.pk_columns))
     protected = set(table.pk_columns) | set(table.fk_columns) | set(plan.key_columns) | set(plan.running_index)
-    valid = enforce_checks(frame, table, protected, rng)
+    valid = enforce_checks(frame, table, protected, rng, tally)
     keep = enforce_unique(frame, table, skip, redraws, rng) & valid
-    keep &= satisfied(frame, table)  # a value made unique must not break a CHECK
+    keep &= satisfied(frame, table, tally, among=keep)  # a value made unique must not break a CHECK
     ordered = [c for c in table.column_names if c in frame.columns]
     frame = frame.loc[keep, ordered].reset_index(drop=True)
     states = {c: s[keep] for c, s in states.items()}
@@ -182,12 +189,45 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
 
 
 def _recompute_aggregates(schema: Schema, fitted: dict[str, FittedTable],
-                          synthetic: dict[str, SyntheticTable], child: str) -> None:
-    """Parent columns that are sums or counts over `child`'s rows, recomputed from the synthetic rows."""
+                          synthetic: dict[str, SyntheticTable], child: str) -> list[str]:
+    """Parent columns that are sums or counts over `child`'s rows, recomputed from the synthetic rows.
+
+    Returns the parents whose columns changed.
+    """
+    changed = []
     for parent, fit in fitted.items():
         rules = [r for r in fit.derived.get("aggregates", []) if r["edge"][0] == child]
         if rules and parent in synthetic:
             derived_rules.apply_aggregates(schema, rules, synthetic[parent].frame, synthetic[child].frame)
+            changed.append(parent)
+    return changed
+
+
+def _recheck_parent(schema: Schema, fit: FittedTable, frame: pd.DataFrame, rng: np.random.Generator,
+                    tally: CheckTally) -> None:
+    """A parent's CHECKs again, once a column of it was recomputed from its children (order total).
+
+    Its rows cannot be dropped any more (children point at them), so they are
+    repaired on their other columns first, keeping the aggregate true; a row
+    that still fails gets the aggregate column changed too (the CHECK is a rule
+    of the schema, the sum only a pattern of the data); a row that fails even
+    then stops the clone with the table and the CHECK named.
+    """
+    plan, table = fit.plan, schema.table(fit.plan.name)
+    keys = set(table.pk_columns) | set(table.fk_columns) | set(plan.key_columns) | set(plan.running_index)
+    aggregates = {r["column"] for r in fit.derived.get("aggregates", [])}
+    local = CheckTally()
+    ok = enforce_checks(frame, table, keys | aggregates, rng, local)
+    if not ok.all():
+        ok = enforce_checks(frame, table, keys, rng, local)
+    for (name, check), (repaired, _) in local.counts.items():
+        tally.add(name, check, repaired=repaired)
+    if not ok.all():
+        bad = next((n for n, c in readable_checks(table) if set(c.columns) <= set(frame.columns)
+                    and not passes(c, frame[~ok]).all()), "(several)")
+        raise DbsynthError(f"table {table.name}: {int((~ok).sum())} generated rows fail CHECK {bad} after columns "
+                           f"were recomputed from their child rows, and no repair made them pass; "
+                           f"check that the CHECK holds for the source's rows")
 
 
 def _skipped_table(table: Table, fit: FittedTable) -> SyntheticTable:
@@ -469,7 +509,8 @@ def _cap_unique_fk_counts(schema: Schema, counts: dict[FkRef, np.ndarray]) -> No
 
 
 def _deferred_updates(schema: Schema, fitted: dict[str, FittedTable],
-                      synthetic: dict[str, SyntheticTable], seed: int, stream: str = ""):  # type: ignore[no-untyped-def]
+                      synthetic: dict[str, SyntheticTable], seed: int, stream: str = "",
+                      tally: CheckTally | None = None):  # type: ignore[no-untyped-def]
     updates = []
     for name, fit in fitted.items():
         table = schema.table(name)
@@ -479,12 +520,52 @@ def _deferred_updates(schema: Schema, fitted: dict[str, FittedTable],
             rng = table_rng(seed, name, f"deferred{ref.index}{stream}")
             nullable = all(table.column(c).nullable for c in fk.columns)
             share = fit.deferred_null_share.get(ref, 0.0)
+            rejects = _fk_check_rejects(table, frame, fk.columns)
             if fk.referred_table == name:
-                values = fill_self_reference(frame, fk, share, nullable, rng)
+                values = fill_self_reference(frame, fk, share, nullable, rng, rejects)
             else:
-                values = fill_cross_reference(len(frame), fk, synthetic[fk.referred_table].frame, share, rng)
+                values = fill_cross_reference(len(frame), fk, synthetic[fk.referred_table].frame, share, rng, rejects)
+            if rejects is not None:
+                rejects.report(values, tally)
             key = require_update_key(table)
             rows = pd.concat([frame[list(key)].reset_index(drop=True), values], axis=1)
             rows = rows[values.notna().all(axis=1).to_numpy()]
             updates.append((name, key, fk.columns, rows.reset_index(drop=True)))
     return updates
+
+
+class _FkCheckRejects:
+    """The rows whose deferred FK values break a readable CHECK over them (``manager_id < id``)."""
+
+    def __init__(self, table: Table, frame: pd.DataFrame, checks: list[tuple[str, Any]]) -> None:
+        self.table, self.frame, self.checks = table, frame, checks
+        self.first: dict[str, np.ndarray] = {}
+
+    def failing(self, values: pd.DataFrame) -> dict[str, np.ndarray]:
+        merged = self.frame.reset_index(drop=True).copy()
+        for col in values.columns:
+            merged[col] = values[col].to_numpy(dtype=object)
+        return {name: ~passes(check, merged) for name, check in self.checks}
+
+    def __call__(self, values: pd.DataFrame) -> np.ndarray:
+        masks = self.failing(values)
+        if not self.first:  # the first picks: what the counts of repairs start from
+            self.first = masks
+        return np.logical_or.reduce(list(masks.values()))
+
+    def report(self, values: pd.DataFrame, tally: CheckTally | None) -> None:
+        """Count repairs; a row still failing (a NOT NULL self-reference) stops the clone with one line."""
+        final = self.failing(values)
+        for name, mask in final.items():
+            if tally is not None and name in self.first:
+                tally.add(self.table.name, name, repaired=int((self.first[name] & ~mask).sum()))
+            if mask.any():
+                raise DbsynthError(f"table {self.table.name}: {int(mask.sum())} rows break CHECK {name} whatever "
+                                   f"row their foreign key points at; make the foreign key nullable or relax the CHECK")
+
+
+def _fk_check_rejects(table: Table, frame: pd.DataFrame, fk_columns: tuple[str, ...]) -> _FkCheckRejects | None:
+    """None when no readable CHECK names the FK columns (nothing to test the picks against)."""
+    checks = [(name, c) for name, c in readable_checks(table)
+              if set(c.columns) & set(fk_columns) and set(c.columns) <= set(frame.columns) | set(fk_columns)]
+    return _FkCheckRejects(table, frame, checks) if checks and len(frame) else None

@@ -67,6 +67,36 @@ def parse_check(sqltext: str, column_names: tuple[str, ...] | list[str]) -> Pars
     return ParsedCheck(tree, tuple(dict.fromkeys(_columns(tree))))
 
 
+def mentioned_columns(sqltext: str, column_names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Columns a CHECK we cannot parse names (outside string literals and quoted names' insides).
+
+    Characters the tokenizer does not know (``~``, ``||``) are stepped over.
+    Quoted names match exactly, bare words case-insensitively; a function sharing
+    a column's name adds that column too, which only widens what a repair copies.
+    """
+    tokens, pos = [], 0
+    while pos < len(sqltext):
+        match = _TOKEN.match(sqltext, pos)
+        if match is None:
+            pos += 1
+            continue
+        tokens.append((match.lastgroup or "", match.group()))
+        pos = match.end()
+    lower = {c.lower(): c for c in column_names}
+    found: list[str] = []
+    for kind, text in tokens:
+        if kind == "qid":
+            name = text[1:-1].replace(text[0] * 2, text[0])
+            name = name if name in column_names else lower.get(name.lower(), "")
+        elif kind == "word":
+            name = text if text in column_names else lower.get(text.lower(), "")
+        else:
+            continue
+        if name and name not in found:
+            found.append(name)
+    return tuple(found)
+
+
 def _tokenize(text: str) -> list[tuple[str, str]]:
     out, pos = [], 0
     while pos < len(text):
