@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from dbsynth.io.engines import parse_url
-from tests.helpers import schema_of
+from tests.helpers import rows_of, schema_of
 
 
 def dbsynth(*args: str) -> subprocess.CompletedProcess[str]:
@@ -84,8 +84,10 @@ def test_unsupported_column_type_names_the_column(postgres_url: str, tmp_path: P
     engine.dispose()
     target = tmp_path / "out.db"
     result = dbsynth("clone", postgres_url, str(target))
-    assert_one_line_error(result, "place.location")
-    assert not target.exists() or schema_of(str(target)).tables == ()
+    # A type dbsynth cannot generate is named in a warning and written as NULL; the rest is cloned.
+    assert result.returncode == 0, result.stderr
+    assert "place.location" in result.stdout + result.stderr and "NULL" in result.stdout + result.stderr
+    assert rows_of(f"sqlite:///{target}", "place", ["location"]) == [(None,), (None,)]
 
 
 def test_failed_load_leaves_nothing_half_written(postgres_url: str, postgres_target: str) -> None:
