@@ -62,6 +62,7 @@ class TrainResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
+    notes: list[str] = field(default_factory=list)     # what was left out on purpose (extension objects)
 
 
 @dataclass
@@ -74,18 +75,19 @@ class CloneResult:
     privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
     shares: dict[str, dict[str, float]] = field(default_factory=dict)   # --rebalance: class shares achieved
     partitions: int = 1                                                  # how many partitions were generated
+    notes: list[str] = field(default_factory=list)     # what was left out on purpose (extension objects)
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
 
-def inspect(source: str, *, config: ConfigLike = None) -> Inspection:
+def inspect(source: str, *, config: ConfigLike = None, schemas: SchemaNames = None) -> Inspection:
     """Schema, load order and per-table plan (keys, PII, parents, the config's rules) of a source."""
-    cfg = resolve_config(config)
+    cfg = resolve_config(config, schemas=schemas)
     engine = open_source(parse_url(source))
     try:
-        schema = introspect(engine, strict_types=False)
+        schema = introspect(engine, strict_types=False, schemas=cfg.schemas)
         schema = with_declared_foreign_keys(schema, cfg)
         check_against_schema(cfg, schema)
         order = load_order(schema)
@@ -95,14 +97,18 @@ def inspect(source: str, *, config: ConfigLike = None) -> Inspection:
         engine.dispose()
 
 
-def compare(source: str, target: str) -> list[str]:
-    """Schema drift: what differs in `target` from `source` (both opened read-only), one line each."""
+def compare(source: str, target: str, *, config: ConfigLike = None, schemas: SchemaNames = None) -> list[str]:
+    """Schema drift: what differs in `target` from `source` (both opened read-only), one line each.
+
+    Every schema (namespace) of both is compared, or those of `schemas` (the config's `schemas`).
+    """
     from dbsynth.schema.drift import compare_databases
 
+    cfg = resolve_config(config, schemas=schemas)
     src, dst = open_source(parse_url(source)), open_source(parse_url(target))
     try:
-        return compare_databases(src, dst, introspect(src, count_rows=False, strict_types=False),
-                                 introspect(dst, count_rows=False, strict_types=False))
+        return compare_databases(src, dst, introspect(src, count_rows=False, strict_types=False, schemas=cfg.schemas),
+                                 introspect(dst, count_rows=False, strict_types=False, schemas=cfg.schemas))
     finally:
         src.dispose()
         dst.dispose()
@@ -112,6 +118,7 @@ MAX_TRAIN_ROWS = 1_000_000
 DEFAULT_MODEL = "auto"   # auto-tuning per table
 
 ConfigLike = Config | str | Path | None
+SchemaNames = Sequence[str] | str | None   # PostgreSQL schemas to read: ["a", "b"] or "a,b"; None: the config's
 
 
 def resolve_config(config: ConfigLike = None, **options: Any) -> Config:
@@ -123,10 +130,10 @@ def resolve_config(config: ConfigLike = None, **options: Any) -> Config:
 def train(source: str, model_path: str | Path, *, config: ConfigLike = None, seed: int | None = None,
           model: str | None = None, max_train_rows: int | None = None, tune_budget: float | None = None,
           epsilon: float | None = None, delta: float | None = None, device: str | None = None,
-          progress: Progress | None = None) -> TrainResult:
+          schemas: SchemaNames = None, progress: Progress | None = None) -> TrainResult:
     """Fit generators on `source` and store them in a model file; no source row is stored."""
     cfg = resolve_config(config, seed=seed, model=model, max_train_rows=max_train_rows, tune_budget=tune_budget,
-                         epsilon=epsilon, delta=delta, device=device)
+                         epsilon=epsilon, delta=delta, device=device, schemas=schemas)
     require_device(cfg.device)
     progress = progress or SilentProgress()
     started = time.perf_counter()
@@ -142,7 +149,7 @@ def train(source: str, model_path: str | Path, *, config: ConfigLike = None, see
     return TrainResult(
         path=Path(model_path), tables=model_choices(fitted),
         source_rows={t.name: t.row_count for t in fitted.schema.tables}, seconds=time.perf_counter() - started,
-        warnings=warnings, privacy=fitted.privacy_notes,
+        warnings=warnings, privacy=fitted.privacy_notes, notes=list(schema.notes),
     )
 
 
@@ -174,7 +181,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
           max_train_rows: int | None = None, tune_budget: float | None = None,
           epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
           dask: str | None = None, rows_per_partition: int | None = None, rebalance: Sequence[str] = (),
-          device: str | None = None, progress: Progress | None = None) -> CloneResult:
+          device: str | None = None, schemas: SchemaNames = None, progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
     The same as `train` then `generate` with the same seed, without the file.
@@ -182,7 +189,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
     """
     cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
                          max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta,
-                         jobs=jobs, dask=dask, device=device)
+                         jobs=jobs, dask=dask, device=device, schemas=schemas)
     cfg = _with_rebalance(cfg, rebalance)
     require_device(cfg.device)
     progress = progress or SilentProgress()
@@ -226,7 +233,7 @@ def _with_rebalance(cfg: Config, specs: Sequence[str]) -> Config:
 
 def _source_schema(src: Engine, cfg: Config) -> tuple[Schema, list[str]]:
     """The source's schema with the config's declared FKs, after checking the config names real things."""
-    schema = with_declared_foreign_keys(introspect(src), cfg)
+    schema = with_declared_foreign_keys(introspect(src, schemas=cfg.schemas), cfg)
     return schema, check_against_schema(cfg, schema)
 
 
@@ -299,6 +306,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
         warnings=list(schema.warnings) + list(written.warnings),
         models=model_choices(fitted),
         privacy=fitted.privacy_notes,
+        notes=list(schema.notes),
     )
 
 

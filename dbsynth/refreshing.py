@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from dbsynth.api import (
-    DEFAULT_MODEL, CloneResult, ConfigLike, _fit, _generate, _source_schema, _with_rebalance, place_generators,
+    DEFAULT_MODEL, CloneResult, ConfigLike, SchemaNames, _fit, _generate, _source_schema, _with_rebalance, place_generators,
     resolve_config,
 )
 from dbsynth.models.torch_support import require_device
@@ -94,7 +94,8 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
             max_train_rows: int | None = None, tune_budget: float | None = None,
             epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
             dask: str | None = None, rows_per_partition: int | None = None, rebalance: Sequence[str] = (),
-            device: str | None = None, progress: Progress | None = None) -> RefreshResult:
+            device: str | None = None, schemas: SchemaNames = None,
+            progress: Progress | None = None) -> RefreshResult:
     """Regenerate `target` from a model file, or from a source (retraining only if it drifted), atomically."""
     threshold = DRIFT_THRESHOLD if drift_threshold is None else drift_threshold
     if not 0 <= threshold:
@@ -103,13 +104,13 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
     from_model = is_model_file(given)
     training = {"--model": model, "--max-train-rows": max_train_rows, "--tune-budget": tune_budget,
                 "--epsilon": epsilon, "--delta": delta, "--model-file": model_file, "--retrain": retrain or None,
-                "--drift-threshold": drift_threshold}
+                "--drift-threshold": drift_threshold, "--schemas": schemas}
     if from_model and (named := [k for k, v in training.items() if v is not None]):
         raise ConfigError(f"{', '.join(named)} only apply when refreshing from a source database; "
                           f"{given} is a model file")
     cfg = resolve_config(config, seed=seed, scale=scale, model=model, max_train_rows=max_train_rows,
                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs, dask=dask,
-                         device=device)
+                         device=device, schemas=schemas)
     require_device(cfg.device)
     cfg = _with_rebalance(cfg, rebalance)
     progress = progress or SilentProgress()

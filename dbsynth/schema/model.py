@@ -173,6 +173,7 @@ class Schema:
     dialect: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     views: tuple[View, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)   # information: what was left out on purpose
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -197,6 +198,7 @@ class Schema:
             dialect=data.get("dialect", ""),
             warnings=tuple(data.get("warnings", ())),
             views=tuple(View(**v) for v in data.get("views", ())),
+            notes=tuple(data.get("notes", ())),
         )
 
     @classmethod
