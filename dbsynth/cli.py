@@ -110,8 +110,8 @@ def inspect(
     table: Optional[str] = typer.Option(None, "--table", help="Show one table's columns: type and what dbsynth does with each."),
     config: Optional[Path] = typer.Option(None, "--config", help="Show what this TOML config would do."),
     compare: Optional[str] = typer.Option(None, "--compare", metavar="TARGET_URL",
-                                          help="List how TARGET_URL's schema differs from SOURCE_URL's (drift); "
-                                               "exit code 3 when they differ."),
+                                          help="List how TARGET_URL's schema differs from SOURCE_URL's (drift) in every "
+                                               "schema, or those of --schemas; exit code 3 when they differ."),
     suggest_fks: bool = typer.Option(False, "--suggest-fks",
                                      help="Suggest foreign keys the schema does not declare (from names and value "
                                           "containment) as [[foreign_keys]] TOML to paste into --config."),
