@@ -296,7 +296,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
     with stage(progress, "generating", count * len(order.tables)) as p:
         written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists,
                                  on_table=lambda name, n: p.advance(name, n))
-    shares = {f"{r.table}.{r.column}": _shares_in(dst, r.table, r.column) for r in cfg.rebalance}
+    shares = {f"{r.table}.{r.column}": _shares_in(dst, schema.table(r.table), r.column) for r in cfg.rebalance}
     return CloneResult(
         partitions=count,
         shares=shares,
@@ -310,11 +310,14 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
     )
 
 
-def _shares_in(engine: Engine, table: str, column: str) -> dict[str, float]:
-    """The class shares the target now holds (what --rebalance achieved)."""
+def _shares_in(engine: Engine, table: Table, column: str) -> dict[str, float]:
+    """The class shares the target now holds (what --rebalance achieved), read where the table was written."""
     import sqlalchemy as sa
 
-    t = sa.Table(table, sa.MetaData(), autoload_with=engine)
+    from dbsynth.io.naming import located_table
+
+    namespace, name = located_table(table, engine.dialect.name)
+    t = sa.Table(name, sa.MetaData(), sa.Column(column), schema=namespace)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(t.c[column], sa.func.count()).group_by(t.c[column])).fetchall()
     total = max(sum(n for _, n in rows), 1)

@@ -51,8 +51,9 @@ TuneBudget = Annotated[Optional[float], typer.Option(
 Jobs = Annotated[Optional[int], typer.Option("--jobs", min=1, help="Processes sampling partitions in parallel. "
                                                                    "[default: 1]")]
 Rebalance = Annotated[Optional[list[str]], typer.Option(
-    "--rebalance", metavar="TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
-    help="Generate TABLE with these class shares of COLUMN (children follow their parents); repeatable.")]
+    "--rebalance", metavar="[SCHEMA.]TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
+    help="Generate TABLE (schema.table outside the default schema) with these class shares of COLUMN (children "
+         "follow their parents); repeatable.")]
 Dask = Annotated[Optional[str], typer.Option(
     "--dask", metavar="ADDRESS|local",
     help="Sample partitions as Dask tasks on this scheduler (local: a LocalCluster of --jobs workers).")]

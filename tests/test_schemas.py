@@ -122,3 +122,22 @@ def test_mariadb_says_a_schema_is_a_database(mysql_url: str) -> None:
     with pytest.raises(dbsynth.SchemaError, match=r"on MariaDB/MySQL a schema is a database, and dbsynth reads the "
                                                   rf"one named in the URL \({database}\)"):
         dbsynth.inspect(mysql_url, schemas="other")
+
+
+def test_rebalance_a_table_outside_the_default_schema(showcase: str, postgres_target: str) -> None:
+    run = dbsynth_cli("clone", showcase, postgres_target, "--model", "independent", "--seed", "4",
+                      "--rebalance", "Sales.Order.status=shipped:0.6", "--rebalance", "core.customer.status=uniform")
+    assert run.returncode == 0, run.stderr
+    engine = sa.create_engine(postgres_target, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            orders = dict(conn.exec_driver_sql('SELECT status, count(*) FROM "Sales"."Order" GROUP BY 1').all())
+            customers = dict(conn.exec_driver_sql("SELECT status::text, count(*) FROM core.customer GROUP BY 1").all())
+    finally:
+        engine.dispose()
+    assert abs(orders["shipped"] / sum(orders.values()) - 0.6) < 0.08, orders
+    assert all(abs(n / sum(customers.values()) - 1 / 3) < 0.08 for n in customers.values()), customers
+    shipped = f"{orders['shipped'] / sum(orders.values()):.1%}"
+    assert any(line.startswith("rebalanced Sales.Order.status: ") and f"shipped {shipped}" in line
+               for line in run.stdout.splitlines()), run.stdout
+    assert any(line.startswith("rebalanced core.customer.status: ") for line in run.stdout.splitlines())
