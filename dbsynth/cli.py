@@ -120,10 +120,11 @@ def inspect(
 ) -> None:
     """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
     if suggest_fks:
-        from dbsynth.config import load_config
+        from dbsynth.config import Config, load_config
         from dbsynth.suggest import suggest_for_source, to_toml
 
-        cfg = _run(lambda: load_config(config)) if config else None  # keys it declares are not suggested again
+        cfg = _run(lambda: (load_config(config) if config else Config.default()).merged_with_cli(schemas=schemas)) \
+            if config or schemas else None  # keys it declares are not suggested again; its schemas are read
         found = _run(lambda: suggest_for_source(source, config=cfg))
         if as_json:
             typer.echo(json.dumps([dataclasses.asdict(s) for s in found], indent=2))

@@ -141,3 +141,13 @@ def test_rebalance_a_table_outside_the_default_schema(showcase: str, postgres_ta
     assert any(line.startswith("rebalanced Sales.Order.status: ") and f"shipped {shipped}" in line
                for line in run.stdout.splitlines()), run.stdout
     assert any(line.startswith("rebalanced core.customer.status: ") for line in run.stdout.splitlines())
+
+
+def test_suggest_fks_reads_only_the_schemas_named(showcase: str) -> None:
+    execute(showcase, "CREATE TABLE public.visitor (visitor_id integer PRIMARY KEY)",
+            "INSERT INTO public.visitor SELECT g FROM generate_series(1, 30) g",
+            "CREATE TABLE public.visit (id integer PRIMARY KEY, visitor_id integer)",
+            "INSERT INTO public.visit SELECT g, 1 + mod(g, 30) FROM generate_series(1, 90) g")
+    found = dbsynth_cli("inspect", showcase, "--suggest-fks", "--schemas", "public")
+    assert found.returncode == 0, found.stderr
+    assert 'table = "visit"' in found.stdout and "core." not in found.stdout and "Sales." not in found.stdout
