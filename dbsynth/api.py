@@ -64,6 +64,7 @@ class TrainResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
+    notes: list[str] = field(default_factory=list)     # what was left out on purpose (extension objects)
 
 
 @dataclass
@@ -76,18 +77,19 @@ class CloneResult:
     privacy: list[str] = field(default_factory=list)   # the DP budget spent and what it does not cover
     shares: dict[str, dict[str, float]] = field(default_factory=dict)   # --rebalance: class shares achieved
     partitions: int = 1                                                  # how many partitions were generated
+    notes: list[str] = field(default_factory=list)     # what was left out on purpose (extension objects)
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
 
-def inspect(source: str, *, config: ConfigLike = None) -> Inspection:
+def inspect(source: str, *, config: ConfigLike = None, schemas: SchemaNames = None) -> Inspection:
     """Schema, load order and per-table plan (keys, PII, parents, the config's rules) of a source."""
-    cfg = resolve_config(config)
+    cfg = resolve_config(config, schemas=schemas)
     engine = open_source(parse_url(source))
     try:
-        schema = introspect(engine, strict_types=False)
+        schema = introspect(engine, strict_types=False, schemas=cfg.schemas)
         schema = with_declared_foreign_keys(schema, cfg)
         check_against_schema(cfg, schema)
         order = load_order(schema)
@@ -97,14 +99,18 @@ def inspect(source: str, *, config: ConfigLike = None) -> Inspection:
         engine.dispose()
 
 
-def compare(source: str, target: str) -> list[str]:
-    """Schema drift: what differs in `target` from `source` (both opened read-only), one line each."""
+def compare(source: str, target: str, *, config: ConfigLike = None, schemas: SchemaNames = None) -> list[str]:
+    """Schema drift: what differs in `target` from `source` (both opened read-only), one line each.
+
+    Every schema (namespace) of both is compared, or those of `schemas` (the config's `schemas`).
+    """
     from dbsynth.schema.drift import compare_databases
 
+    cfg = resolve_config(config, schemas=schemas)
     src, dst = open_source(parse_url(source)), open_source(parse_url(target))
     try:
-        return compare_databases(src, dst, introspect(src, count_rows=False, strict_types=False),
-                                 introspect(dst, count_rows=False, strict_types=False))
+        return compare_databases(src, dst, introspect(src, count_rows=False, strict_types=False, schemas=cfg.schemas),
+                                 introspect(dst, count_rows=False, strict_types=False, schemas=cfg.schemas))
     finally:
         src.dispose()
         dst.dispose()
@@ -114,6 +120,7 @@ MAX_TRAIN_ROWS = 1_000_000
 DEFAULT_MODEL = "auto"   # auto-tuning per table
 
 ConfigLike = Config | str | Path | None
+SchemaNames = Sequence[str] | str | None   # PostgreSQL schemas to read: ["a", "b"] or "a,b"; None: the config's
 
 
 def resolve_config(config: ConfigLike = None, **options: Any) -> Config:
@@ -125,10 +132,10 @@ def resolve_config(config: ConfigLike = None, **options: Any) -> Config:
 def train(source: str, model_path: str | Path, *, config: ConfigLike = None, seed: int | None = None,
           model: str | None = None, max_train_rows: int | None = None, tune_budget: float | None = None,
           epsilon: float | None = None, delta: float | None = None, device: str | None = None,
-          progress: Progress | None = None) -> TrainResult:
+          schemas: SchemaNames = None, progress: Progress | None = None) -> TrainResult:
     """Fit generators on `source` and store them in a model file; no source row is stored."""
     cfg = resolve_config(config, seed=seed, model=model, max_train_rows=max_train_rows, tune_budget=tune_budget,
-                         epsilon=epsilon, delta=delta, device=device)
+                         epsilon=epsilon, delta=delta, device=device, schemas=schemas)
     require_device(cfg.device)
     progress = progress or SilentProgress()
     started = time.perf_counter()
@@ -144,7 +151,7 @@ def train(source: str, model_path: str | Path, *, config: ConfigLike = None, see
     return TrainResult(
         path=Path(model_path), tables=model_choices(fitted),
         source_rows={t.name: t.row_count for t in fitted.schema.tables}, seconds=time.perf_counter() - started,
-        warnings=warnings, privacy=fitted.privacy_notes,
+        warnings=warnings, privacy=fitted.privacy_notes, notes=list(schema.notes),
     )
 
 
@@ -176,7 +183,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
           max_train_rows: int | None = None, tune_budget: float | None = None,
           epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
           dask: str | None = None, rows_per_partition: int | None = None, rebalance: Sequence[str] = (),
-          device: str | None = None, progress: Progress | None = None) -> CloneResult:
+          device: str | None = None, schemas: SchemaNames = None, progress: Progress | None = None) -> CloneResult:
     """Read `source`, fit a generator per table, write a synthetic twin into `target`.
 
     The same as `train` then `generate` with the same seed, without the file.
@@ -184,7 +191,7 @@ def clone(source: str, target: str, *, config: ConfigLike = None, seed: int | No
     """
     cfg = resolve_config(config, seed=seed, scale=scale, if_exists=if_exists, model=model,
                          max_train_rows=max_train_rows, tune_budget=tune_budget, epsilon=epsilon, delta=delta,
-                         jobs=jobs, dask=dask, device=device)
+                         jobs=jobs, dask=dask, device=device, schemas=schemas)
     cfg = _with_rebalance(cfg, rebalance)
     require_device(cfg.device)
     progress = progress or SilentProgress()
@@ -228,7 +235,7 @@ def _with_rebalance(cfg: Config, specs: Sequence[str]) -> Config:
 
 def _source_schema(src: Engine, cfg: Config) -> tuple[Schema, list[str]]:
     """The source's schema with the config's declared FKs, after checking the config names real things."""
-    schema = with_declared_foreign_keys(introspect(src), cfg)
+    schema = with_declared_foreign_keys(introspect(src, schemas=cfg.schemas), cfg)
     return schema, check_against_schema(cfg, schema)
 
 
@@ -316,7 +323,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
     with stage(progress, "generating", count * len(order.tables)) as p:
         written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists, seed=cfg.seed,
                                  on_table=lambda name, n: p.advance(name, n))
-    shares = {f"{r.table}.{r.column}": _shares_in(dst, r.table, r.column) for r in cfg.rebalance}
+    shares = {f"{r.table}.{r.column}": _shares_in(dst, schema.table(r.table), r.column) for r in cfg.rebalance}
     return CloneResult(
         partitions=count,
         shares=shares,
@@ -326,14 +333,18 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
         warnings=list(schema.warnings) + list(written.warnings),
         models=model_choices(fitted),
         privacy=fitted.privacy_notes,
+        notes=list(schema.notes),
     )
 
 
-def _shares_in(engine: Engine, table: str, column: str) -> dict[str, float]:
-    """The class shares the target now holds (what --rebalance achieved)."""
+def _shares_in(engine: Engine, table: Table, column: str) -> dict[str, float]:
+    """The class shares the target now holds (what --rebalance achieved), read where the table was written."""
     import sqlalchemy as sa
 
-    t = sa.Table(table, sa.MetaData(), autoload_with=engine)
+    from dbsynth.io.naming import located_table
+
+    namespace, name = located_table(table, engine.dialect.name)
+    t = sa.Table(name, sa.MetaData(), sa.Column(column), schema=namespace)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(t.c[column], sa.func.count()).group_by(t.c[column])).fetchall()
     total = max(sum(n for _, n in rows), 1)

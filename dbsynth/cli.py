@@ -51,8 +51,9 @@ TuneBudget = Annotated[Optional[float], typer.Option(
 Jobs = Annotated[Optional[int], typer.Option("--jobs", min=1, help="Processes sampling partitions in parallel. "
                                                                    "[default: 1]")]
 Rebalance = Annotated[Optional[list[str]], typer.Option(
-    "--rebalance", metavar="TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
-    help="Generate TABLE with these class shares of COLUMN (children follow their parents); repeatable.")]
+    "--rebalance", metavar="[SCHEMA.]TABLE.COLUMN[=uniform|VALUE:SHARE,...]",
+    help="Generate TABLE (schema.table outside the default schema) with these class shares of COLUMN (children "
+         "follow their parents); repeatable.")]
 Dask = Annotated[Optional[str], typer.Option(
     "--dask", metavar="ADDRESS|local",
     help="Sample partitions as Dask tasks on this scheduler (local: a LocalCluster of --jobs workers).")]
@@ -65,6 +66,11 @@ MaxTrainRows = Annotated[Optional[int], typer.Option(
     "--max-train-rows", min=100,
     help=f"Fit on whole subtrees of a share of root rows so that no table exceeds about this many rows. "
          f"[default: {MAX_TRAIN_ROWS:,}]")]
+
+Schemas = Annotated[Optional[str], typer.Option(
+    "--schemas", metavar="SCHEMA,...",
+    help="PostgreSQL sources: read only these schemas (comma-separated). [default: every schema but system ones "
+         "and those extensions own]")]
 
 Device = Annotated[Optional[str], typer.Option(
     "--device", metavar="auto|cpu|cuda",
@@ -105,18 +111,20 @@ def inspect(
     table: Optional[str] = typer.Option(None, "--table", help="Show one table's columns: type and what dbsynth does with each."),
     config: Optional[Path] = typer.Option(None, "--config", help="Show what this TOML config would do."),
     compare: Optional[str] = typer.Option(None, "--compare", metavar="TARGET_URL",
-                                          help="List how TARGET_URL's schema differs from SOURCE_URL's (drift); "
-                                               "exit code 3 when they differ."),
+                                          help="List how TARGET_URL's schema differs from SOURCE_URL's (drift) in every "
+                                               "schema, or those of --schemas; exit code 3 when they differ."),
     suggest_fks: bool = typer.Option(False, "--suggest-fks",
                                      help="Suggest foreign keys the schema does not declare (from names and value "
                                           "containment) as [[foreign_keys]] TOML to paste into --config."),
+    schemas: Schemas = None,
 ) -> None:
     """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
     if suggest_fks:
-        from dbsynth.config import load_config
+        from dbsynth.config import Config, load_config
         from dbsynth.suggest import suggest_for_source, to_toml
 
-        cfg = _run(lambda: load_config(config)) if config else None  # keys it declares are not suggested again
+        cfg = _run(lambda: (load_config(config) if config else Config.default()).merged_with_cli(schemas=schemas)) \
+            if config or schemas else None  # keys it declares are not suggested again; its schemas are read
         found = _run(lambda: suggest_for_source(source, config=cfg))
         if as_json:
             typer.echo(json.dumps([dataclasses.asdict(s) for s in found], indent=2))
@@ -124,13 +132,13 @@ def inspect(
             typer.echo(to_toml(found) or "# no undeclared foreign keys found\n", nl=False)
         return
     if compare is not None:
-        differences = _run(lambda: compare_schemas(source, compare))
+        differences = _run(lambda: compare_schemas(source, compare, config=config, schemas=schemas))
         if as_json:
             typer.echo(json.dumps({"differences": differences}, indent=2))
         else:
             typer.echo("\n".join(differences) if differences else "the schemas match")
         raise typer.Exit(3 if differences else 0)
-    result = _run(lambda: inspect_database(source, config=config))
+    result = _run(lambda: inspect_database(source, config=config, schemas=schemas))
     if table is not None:
         _run(lambda: result.require_table(table))
         render_table(Console(highlight=False), result, table)
@@ -157,13 +165,15 @@ def clone(
     delta: Delta = None,
     max_train_rows: MaxTrainRows = None,
     device: Device = None,
+    schemas: Schemas = None,
 ) -> None:
     """Clone SOURCE_URL into TARGET_URL as synthetic data."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: clone_database(source, target, config=config, seed=seed, scale=scale,
                                          if_exists=if_exists, model=model, max_train_rows=max_train_rows,
                                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
-                                         dask=dask, rebalance=rebalance or (), device=device, progress=progress))
+                                         dask=dask, rebalance=rebalance or (), device=device, schemas=schemas,
+                                         progress=progress))
     _summarise(result, "cloned")
 
 
@@ -180,12 +190,15 @@ def train(
     delta: Delta = None,
     max_train_rows: MaxTrainRows = None,
     device: Device = None,
+    schemas: Schemas = None,
 ) -> None:
     """Fit generators on SOURCE_URL and save them, to generate many times without the source."""
     progress = RichProgress(err, enabled=not _state["quiet"] and err.is_terminal)
     result = _run(lambda: train_model(source, output, config=config, seed=seed, model=model,
                                               max_train_rows=max_train_rows, tune_budget=tune_budget,
-                                              epsilon=epsilon, delta=delta, device=device, progress=progress))
+                                              epsilon=epsilon, delta=delta, device=device, schemas=schemas,
+                                              progress=progress))
+    _print_notes(result.notes)
     for line in result.privacy:
         typer.echo(f"privacy: {line}")
     for warning in result.warnings:
@@ -245,6 +258,7 @@ def refresh(
     delta: Delta = None,
     max_train_rows: MaxTrainRows = None,
     device: Device = None,
+    schemas: Schemas = None,
     quiet: bool = typer.Option(False, "--quiet", "-q",
                                help="Print nothing unless it fails (for cron). Exit codes: 0 refreshed, 1 failed "
                                     "(the target is unchanged), 2 bad options, 75 another refresh of the target "
@@ -258,7 +272,7 @@ def refresh(
                                          scale=scale, model=model, max_train_rows=max_train_rows,
                                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs,
                                          dask=dask, rebalance=rebalance or (), device=device,
-                                         progress=progress))
+                                         schemas=schemas, progress=progress))
     if quiet:
         return
     typer.echo(result.decision)
@@ -315,7 +329,14 @@ def _print_models(models: dict[str, str]) -> None:
             typer.echo(f"  {table:<{width}}  {choice}")
 
 
+def _print_notes(notes: list[str]) -> None:
+    if not _state["quiet"]:
+        for note in notes:
+            err.print(f"note: {note}", markup=False)
+
+
 def _summarise(result: CloneResult, verb: str) -> None:
+    _print_notes(result.notes)
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False)
     if verb == "cloned":

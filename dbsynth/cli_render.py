@@ -72,6 +72,8 @@ def render_inspection(console: Console, inspection: Inspection) -> None:
                    if c.type.kind == "other"]
     if unsupported:
         console.print(f"[yellow]cannot generate:[/] {', '.join(unsupported)}")
+    for note in schema.notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)  # one line, for grep
 
 
 

@@ -41,7 +41,7 @@ Device = Literal["auto", "cpu", "cuda"]
 SCHEMA_FILE = "dbsynth.schema.json"
 # Options that are also command-line flags (--if-exists for if_exists), in help order.
 CLI_OPTIONS = ("seed", "scale", "if_exists", "model", "jobs", "epsilon", "delta", "tune_budget",
-               "max_train_rows", "device", "dask")
+               "max_train_rows", "device", "dask", "schemas")
 _FLOAT_OPTIONS = frozenset({"scale", "epsilon", "delta", "tune_budget"})
 _MISSING = 1 << 30  # sorts a problem about an absent key after its present siblings
 
@@ -115,6 +115,7 @@ class Config:
     max_train_rows: int | None = None
     device: Device = "auto"
     dask: str | None = None             # scheduler address or "local"
+    schemas: tuple[str, ...] | None = None   # PostgreSQL namespaces to read; None: all but system/extension ones
     locale: str = "en_US"
     tables: tuple[TableRule, ...] = ()
     foreign_keys: tuple[DeclaredForeignKey, ...] = ()
@@ -147,7 +148,9 @@ class Config:
         unknown = sorted(set(options) - set(CLI_OPTIONS))
         if unknown:
             raise TypeError(f"merged_with_cli() got unknown options: {', '.join(unknown)}")
-        given = {k: v for k, v in options.items() if v is not None}
+        given = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items() if v is not None}
+        if isinstance(given.get("schemas"), str):
+            given["schemas"] = schema_names(given["schemas"])
         if not given:
             return self
         properties = _schema()["properties"]
@@ -157,11 +160,13 @@ class Config:
             problems.append(((0,), ["delta"], "only allowed together with --epsilon (or epsilon in the config file)"))
         if problems:
             raise ConfigError(_summary(problems, flags=True))
-        return dataclasses.replace(self, **{k: float(v) if k in _FLOAT_OPTIONS else v for k, v in given.items()})
+        return dataclasses.replace(self, **{k: _option_value(k, v) for k, v in given.items()})
 
     def to_dict(self) -> dict[str, Any]:
         """The file's shape (what config_from_dict reads), e.g. to store beside a trained model."""
         out: dict[str, Any] = {k: getattr(self, k) for k in (*CLI_OPTIONS, "locale") if getattr(self, k) is not None}
+        if self.schemas is not None:
+            out["schemas"] = list(self.schemas)
         if self.tables:
             out["tables"] = {t.name: _drop_none({
                 "mode": t.mode, "model": t.model, "where": t.where, "scale": t.scale,
@@ -175,6 +180,11 @@ class Config:
             out["rebalance"] = {f"{r.table}.{r.column}": dict(r.shares) if r.shares else "uniform"
                                 for r in self.rebalance}
         return out
+
+
+def schema_names(text: str) -> list[str]:
+    """--schemas a,b as a list; blanks around names are dropped, an empty name is left for validation."""
+    return [part.strip() for part in text.split(",")]
 
 
 def load_config(path: Path) -> Config:
@@ -563,12 +573,19 @@ def _listing(names: Iterable[str], limit: int = 20) -> str:
     return ", ".join(names[:limit]) + (f" ... ({len(names)} in all)" if len(names) > limit else "")
 
 
+def _option_value(key: str, value: Any) -> Any:
+    """An option as the Config holds it: floats for the float options, a tuple of schema names."""
+    if key in _FLOAT_OPTIONS:
+        return float(value)
+    return tuple(value) if key == "schemas" else value
+
+
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
 def _build(data: Mapping[str, Any], path: Path | None) -> Config:
-    options = {k: float(data[k]) if k in _FLOAT_OPTIONS else data[k] for k in (*CLI_OPTIONS, "locale") if k in data}
+    options = {k: _option_value(k, data[k]) for k in (*CLI_OPTIONS, "locale") if k in data}
     tables = tuple(
         TableRule(name=name, mode=t.get("mode", "model"), mode_given="mode" in t, model=t.get("model"),
                   where=t.get("where"),

@@ -39,9 +39,9 @@ _DISTINCT_KINDS = {"text", "enum", "boolean", "date", "datetime", "time", "uuid"
 
 
 def schema_digest(schema: Schema) -> str:
-    """SHA-256 of the schema as canonical JSON, without row counts and warnings (they are not structure)."""
+    """SHA-256 of the schema as canonical JSON, without row counts, warnings and notes (they are not structure)."""
     tables = tuple(dataclasses.replace(t, row_count=0) for t in schema.tables)
-    data = dataclasses.asdict(dataclasses.replace(schema, tables=tables, warnings=()))
+    data = dataclasses.asdict(dataclasses.replace(schema, tables=tables, warnings=(), notes=()))
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -68,7 +68,7 @@ def fingerprint(engine: Engine, schema: Schema, cfg: Config) -> dict[str, Any]:
 
 def _table_statistics(conn: sa.Connection, metadata: sa.MetaData, table: Table) -> dict[str, Any]:
     """One aggregate query: COUNT(*), and per column COUNT(col) with AVG or COUNT(DISTINCT)."""
-    t = sa.Table(table.name, metadata, *[sa.Column(c.name) for c in table.columns], schema=table.schema)
+    t = sa.Table(table.local_name, metadata, *[sa.Column(c.name) for c in table.columns], schema=table.schema)
     columns: list[tuple[str, str]] = []  # (column, statistic)
     selects: list[Any] = [sa.func.count()]
     for col in table.columns:

@@ -47,4 +47,5 @@ def inspection_to_dict(inspection: Inspection) -> dict[str, Any]:
             for r in sorted(inspection.order.deferred, key=lambda r: (r.table, r.index))
         ],
         "tables": tables,
+        "notes": list(schema.notes),
     }

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from dbsynth.api import (
-    DEFAULT_MODEL, CloneResult, ConfigLike, _fit, _generate, _source_schema, _with_rebalance, place_generators,
+    DEFAULT_MODEL, CloneResult, ConfigLike, SchemaNames, _fit, _generate, _source_schema, _with_rebalance, place_generators,
     resolve_config,
 )
 from dbsynth.models.torch_support import require_device
@@ -31,11 +31,11 @@ from dbsynth.config import Config
 from dbsynth.errors import ConfigError
 from dbsynth.fingerprint import DRIFT_THRESHOLD, drift_reasons, fingerprint
 from dbsynth.io.engines import open_source, parse_url, safe_url
+from dbsynth.io.naming import relocated
 from dbsynth.modelfile import ModelFileError, load_model, save_model
 from dbsynth.progress import Progress, SilentProgress
 from dbsynth.relational.fit import FittedDatabase
 from dbsynth.schema.model import Schema
-from sqlalchemy.engine import Engine
 
 
 @dataclass
@@ -94,7 +94,8 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
             max_train_rows: int | None = None, tune_budget: float | None = None,
             epsilon: float | None = None, delta: float | None = None, jobs: int | None = None,
             dask: str | None = None, rows_per_partition: int | None = None, rebalance: Sequence[str] = (),
-            device: str | None = None, progress: Progress | None = None) -> RefreshResult:
+            device: str | None = None, schemas: SchemaNames = None,
+            progress: Progress | None = None) -> RefreshResult:
     """Regenerate `target` from a model file, or from a source (retraining only if it drifted), atomically."""
     threshold = DRIFT_THRESHOLD if drift_threshold is None else drift_threshold
     if not 0 <= threshold:
@@ -103,13 +104,13 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
     from_model = is_model_file(given)
     training = {"--model": model, "--max-train-rows": max_train_rows, "--tune-budget": tune_budget,
                 "--epsilon": epsilon, "--delta": delta, "--model-file": model_file, "--retrain": retrain or None,
-                "--drift-threshold": drift_threshold}
+                "--drift-threshold": drift_threshold, "--schemas": schemas}
     if from_model and (named := [k for k, v in training.items() if v is not None]):
         raise ConfigError(f"{', '.join(named)} only apply when refreshing from a source database; "
                           f"{given} is a model file")
     cfg = resolve_config(config, seed=seed, scale=scale, model=model, max_train_rows=max_train_rows,
                          tune_budget=tune_budget, epsilon=epsilon, delta=delta, jobs=jobs, dask=dask,
-                         device=device)
+                         device=device, schemas=schemas)
     require_device(cfg.device)
     cfg = _with_rebalance(cfg, rebalance)
     progress = progress or SilentProgress()
@@ -121,11 +122,14 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
         else:
             path = Path(model_file) if model_file else default_model_path(given, target)
             chosen = _model_for_source(given, path, cfg, threshold, retrain, progress)
-        _check_one_namespace(chosen.fitted.schema, engine)
         place_generators(chosen.fitted, cfg.device)
         write_cfg = dataclasses.replace(cfg, if_exists="refuse")  # the shadow is new and empty
-        result = _generate(chosen.fitted, engine, write_cfg, progress, started, rows_per_partition)
         schema = chosen.fitted.schema
+        written = chosen.fitted if shadow.writes_views else \
+            dataclasses.replace(chosen.fitted, schema=dataclasses.replace(schema, views=()))
+        namespaces = {t.schema for t in schema.tables if t.schema} | {v.schema for v in schema.views if v.schema}
+        with relocated(shadow.relocation(namespaces)):
+            result = _generate(written, engine, write_cfg, progress, started, rows_per_partition)
         tables = set(schema.table_names) | set(chosen.previous.table_names if chosen.previous else ())
         views = {v.name for v in schema.views} | {v.name for v in (chosen.previous.views if chosen.previous else ())}
         swap_warnings = shadow.swap(tables, views, schema.views)
@@ -134,20 +138,6 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
     fields["seconds"] = time.perf_counter() - started
     return RefreshResult(**fields, retrained=chosen.retrained, reasons=chosen.reasons, model_path=chosen.path,
                          unchanged_since=chosen.unchanged_since)
-
-
-def _check_one_namespace(schema: Schema, engine: Engine) -> None:
-    """A PostgreSQL shadow is one schema: tables of other namespaces would be written in place, not beside.
-
-    Refuse before anything is written rather than break the all-or-nothing promise.
-    """
-    if engine.dialect.name != "postgresql":
-        return
-    elsewhere = sorted({t.schema for t in schema.tables if t.schema} | {v.schema for v in schema.views if v.schema})
-    if elsewhere:
-        raise ConfigError(f"refresh swaps one PostgreSQL schema at a time, but the model has tables in schema(s) "
-                          f"{', '.join(elsewhere)} too; refresh a source restricted to one schema, or use "
-                          f"`dbsynth clone --if-exists replace` (one transaction, but readers wait for it)")
 
 
 def _model_for_source(source: str, path: Path, cfg: Config, threshold: float, retrain: bool,

@@ -106,7 +106,7 @@ def suggest_for_source(source: str, *, config: Config | None = None,
 
     engine = open_source(parse_url(source))
     try:
-        schema = introspect(engine, strict_types=False)
+        schema = introspect(engine, strict_types=False, schemas=config.schemas if config else None)
         if config is not None:
             schema = with_declared_foreign_keys(schema, config)
         return suggest_foreign_keys(schema, read_tables(engine, schema), min_score=min_score)

@@ -26,7 +26,9 @@ def rows_of(url: str, table: str, columns: list[str] | None = None) -> list[tupl
     engine = open_source(parse_url(url))
     try:
         metadata = sa.MetaData()
-        t = sa.Table(table, metadata, autoload_with=engine)
+        schema, _, local = table.rpartition(".") if "." in table and engine.dialect.name == "postgresql" \
+            else ("", "", table)
+        t = sa.Table(local, metadata, schema=schema or None, autoload_with=engine)
         cols = [t.c[c] for c in columns] if columns else list(t.c)
         with engine.connect() as conn:
             rows = conn.execute(sa.select(*cols)).fetchall()

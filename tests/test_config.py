@@ -307,10 +307,11 @@ def test_cli_options_given_override_the_file_and_none_means_not_given(tmp_path: 
 
 def test_every_cli_option_can_live_in_the_file_and_be_overridden() -> None:
     values = {"seed": 1, "scale": 2.0, "if_exists": "truncate", "model": "independent", "jobs": 2, "epsilon": 3.0,
-              "delta": 0.001, "tune_budget": 30.0, "max_train_rows": 1000, "device": "cuda", "dask": "local"}
+              "delta": 0.001, "tune_budget": 30.0, "max_train_rows": 1000, "device": "cuda", "dask": "local",
+              "schemas": ["core", "public"]}
     assert set(values) == set(CLI_OPTIONS)
     from_file = config_from_dict(values)
-    assert all(getattr(from_file, k) == v for k, v in values.items())
+    assert all(getattr(from_file, k) == (tuple(v) if isinstance(v, list) else v) for k, v in values.items())
     overridden = from_file.merged_with_cli(**{k: None for k in values if k != "jobs"}, jobs=8)
     assert overridden == dataclasses.replace(from_file, jobs=8)
 
@@ -321,11 +322,23 @@ def test_every_cli_option_can_live_in_the_file_and_be_overridden() -> None:
     ({"max_train_rows": 0}, "--max-train-rows: must be at least 1, got 0"),
     ({"model": "nope"}, "--model: unknown model 'nope'; choose one of "),
     ({"delta": 0.1}, "--delta: only allowed together with --epsilon (or epsilon in the config file)"),
+    ({"schemas": "core,,public"}, "--schemas: must not be empty"),
+    ({"schemas": "core,core"}, "--schemas: lists 'core' more than once"),
 ])
 def test_bad_cli_values_name_the_flag(options: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         Config.default().merged_with_cli(**options)
     assert str(info.value).startswith(message)
+
+
+def test_schemas_from_the_command_line_or_the_file() -> None:
+    assert Config.default().merged_with_cli(schemas="core, Sales").schemas == ("core", "Sales")
+    assert Config.default().merged_with_cli(schemas=["public"]).schemas == ("public",)
+    from_file = config_from_dict({"schemas": ["core"]})
+    assert from_file.schemas == ("core",) and from_file.to_dict()["schemas"] == ["core"]
+    assert from_file.merged_with_cli(schemas=None).schemas == ("core",)
+    with pytest.raises(ConfigError, match=r"^schemas: must not be empty"):
+        config_from_dict({"schemas": []})
 
 
 def test_delta_on_the_command_line_with_epsilon_from_the_file() -> None:

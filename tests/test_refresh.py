@@ -246,3 +246,118 @@ def test_default_model_cache_lives_under_xdg_cache_home(tmp_path: Path, monkeypa
     c = default_model_path("postgresql://u@h/prod", "postgresql://u@h/qa")
     assert a.parent == tmp_path / "dbsynth" and a == b != c  # one cache per pair; passwords play no part
     assert "secret" not in str(a) and os.sep not in a.name
+
+
+# --- a PostgreSQL target with several schemas ---------------------------------------------------
+
+def _shadows(url: str) -> list[str]:
+    engine = sa.create_engine(parse_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dbsynth\\_shadow\\_%' "
+                                             "ORDER BY 1")).scalars())
+    finally:
+        engine.dispose()
+
+
+def _showcase_orphans(url: str) -> set[int]:
+    from dbsynth.report.integrity import orphan_counts
+
+    engine = sa.create_engine(parse_url(url), poolclass=sa.pool.NullPool)
+    try:
+        return set(orphan_counts(engine, schema_of(url)).values())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def showcase_model(postgres_target: str, tmp_path: Path) -> Path:
+    from tests.test_clone_showcase import load_showcase
+
+    load_showcase(postgres_target)
+    path = tmp_path / "showcase.dbsynth"
+    dbsynth.train(postgres_target, path, seed=1, model="independent")
+    return path
+
+
+def test_refresh_swaps_every_schema_of_a_postgres_target(showcase_model: Path, postgres_url: str) -> None:
+    first = dbsynth.refresh(showcase_model, postgres_url, seed=1)
+    assert {"country", "core.customer", "Sales.Order", "Sales.order_line"} <= set(first.rows)
+    assert row_counts(postgres_url) == first.rows and _showcase_orphans(postgres_url) == {0}
+    checksum = database_checksum(postgres_url)
+
+    second = dbsynth.refresh(showcase_model, postgres_url, seed=2, scale=2)
+    assert _shadows(postgres_url) == []                      # every shadow moved in and dropped
+    after = row_counts(postgres_url)
+    assert after == second.rows and after["Sales.Order"] > 1.5 * first.rows["Sales.Order"]
+    assert database_checksum(postgres_url) != checksum and _showcase_orphans(postgres_url) == {0}
+    engine = sa.create_engine(parse_url(postgres_url), poolclass=sa.pool.NullPool)
+    try:
+        insp = sa.inspect(engine)
+        assert "order_summary" in insp.get_view_names(schema="Sales")      # views recreated over the new tables
+        assert "customers_per_country" in insp.get_materialized_view_names(schema="core")
+        with engine.connect() as conn:
+            summed = conn.exec_driver_sql('SELECT count(*) FROM "Sales".order_summary').scalar_one()
+            per_country = conn.exec_driver_sql("SELECT sum(customers) FROM core.customers_per_country").scalar_one()
+            typ = conn.exec_driver_sql("SELECT n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                                       "WHERE t.typname = 'customer_status'").scalars().all()
+        assert summed == after["Sales.Order"] and per_country == after["core.customer"]
+        assert typ == ["core"]                                             # the enum moved, the old one dropped
+    finally:
+        engine.dispose()
+
+
+def test_multi_schema_refresh_killed_half_way_leaves_the_old_target_whole(showcase_model: Path,
+                                                                        postgres_url: str) -> None:
+    dbsynth.refresh(showcase_model, postgres_url, seed=1)
+    before, checksum = row_counts(postgres_url), database_checksum(postgres_url)
+    half_written = _postgres_half_written(postgres_url)
+    run = subprocess.Popen([sys.executable, "-m", "dbsynth", "refresh", str(showcase_model), postgres_url,
+                            "--seed", "2", "--scale", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not half_written():
+        assert run.poll() is None, f"refresh ended before it was half-way: {run.communicate()}"
+        assert time.monotonic() < deadline, "the refresh never started writing its shadow"
+        time.sleep(0.01)
+    run.send_signal(signal.SIGKILL)
+    run.communicate()
+    assert row_counts(postgres_url) == before and database_checksum(postgres_url) == checksum
+    assert _showcase_orphans(postgres_url) == {0}
+    assert _shadows(postgres_url)                             # the killed run's shadows are still there ...
+    again = dbsynth.refresh(showcase_model, postgres_url, seed=3)
+    assert _shadows(postgres_url) == []                       # ... until the next run removes them
+    assert row_counts(postgres_url) == again.rows and _showcase_orphans(postgres_url) == {0}
+
+
+def test_multi_schema_refresh_refuses_to_pull_a_table_from_under_an_application_foreign_key(
+        showcase_model: Path, postgres_url: str) -> None:
+    dbsynth.refresh(showcase_model, postgres_url, seed=1)
+    target = sa.create_engine(parse_url(postgres_url), poolclass=sa.pool.NullPool)
+    with target.begin() as conn:  # the application's own table in another schema, pointing at a refreshed one
+        conn.exec_driver_sql("CREATE SCHEMA app")
+        conn.exec_driver_sql("CREATE TABLE app.note (id INTEGER PRIMARY KEY, tag_id smallint REFERENCES core.tag (id))")
+    target.dispose()
+    checksum = database_checksum(postgres_url)
+    with pytest.raises(dbsynth.DbsynthError, match="the target was left unchanged"):
+        dbsynth.refresh(showcase_model, postgres_url, seed=2)
+    assert database_checksum(postgres_url) == checksum and _shadows(postgres_url) == []
+
+
+def test_refresh_from_a_multi_schema_source_reuses_the_model_until_it_drifts(postgres_url: str, postgres_target: str,
+                                                                            tmp_path: Path) -> None:
+    from tests.test_clone_showcase import load_showcase
+
+    load_showcase(postgres_target)          # the source
+    model = tmp_path / "model.dbsynth"
+    options = {"model_file": model, "seed": 4, "model": "independent", "schemas": "core,public"}
+    first = dbsynth.refresh(postgres_target, postgres_url, **options)
+    assert first.retrained and not any(name.startswith("Sales.") for name in first.rows)
+    assert set(row_counts(postgres_url)) == set(first.rows) and _showcase_orphans(postgres_url) == {0}
+    second = dbsynth.refresh(postgres_target, postgres_url, **options)
+    assert not second.retrained, second.reasons                   # statistics of core.* read where they live
+    source = sa.create_engine(parse_url(postgres_target), poolclass=sa.pool.NullPool)
+    with source.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO core.tag (id, label) SELECT id + 1000, label || ' 2' FROM core.tag")
+    source.dispose()
+    grown = dbsynth.refresh(postgres_target, postgres_url, **options)
+    assert grown.retrained and any(r.startswith("table core.tag grew 100%") for r in grown.reasons), grown.reasons

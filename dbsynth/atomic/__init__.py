@@ -6,7 +6,7 @@ the new one. Each engine has its own cheapest atomic step, so each has a
 *shadow* of its own (a schema, a database, a file) that the unchanged write
 stage fills, and a swap that is a single atomic operation:
 
-    PostgreSQL   shadow schema    ALTER ... SET SCHEMA in one transaction   (postgres.py)
+    PostgreSQL   shadow schemas   ALTER ... SET SCHEMA in one transaction   (postgres.py)
     MariaDB      shadow database  one multi-table RENAME TABLE              (mariadb.py)
     SQLite       shadow file      os.replace                                (sqlite.py)
 
@@ -17,7 +17,7 @@ and removes it first; a lock (lock.py) keeps two runs from doing that to each ot
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Iterable, Iterator, Protocol
 
 from sqlalchemy.engine import URL, Engine
 
@@ -30,8 +30,13 @@ from dbsynth.schema.model import View
 class Shadow(Protocol):
     """Where the new database is built, and how it replaces the old one."""
 
+    writes_views: bool   # False: the write stage leaves the views out, and `swap` creates them
+
     @property
     def lock_name(self) -> str: ...
+
+    def relocation(self, namespaces: Iterable[str]) -> dict[str, str]:
+        """Where the write stage must put the tables of each namespace (io.naming.relocated); {}: where it would."""
 
     def prepare(self) -> Engine:
         """Remove a leftover shadow, create an empty one, and return an engine that writes into it."""

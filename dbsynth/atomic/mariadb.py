@@ -18,6 +18,8 @@ the rename but before the clean-up leaves the new data in place and the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import hashlib
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
@@ -41,6 +43,12 @@ def side_databases(database: str) -> tuple[str, str]:
 
 class MariaDBShadow(ServerShadow):
     """A shadow database beside the target database."""
+
+    writes_views = True   # the write stage creates the views in the shadow
+
+    def relocation(self, namespaces: Iterable[str]) -> dict[str, str]:
+        """No namespaces inside a database here: tables are written as schema_table, nothing moves."""
+        return {}
 
     def __init__(self, url: URL) -> None:
         if not url.database:

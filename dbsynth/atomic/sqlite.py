@@ -15,6 +15,8 @@ file; writers must not be connected to it during a refresh.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import os
 import sqlite3
 from pathlib import Path
@@ -35,6 +37,12 @@ def shadow_file(target: Path) -> Path:
 
 class SQLiteShadow:
     """A shadow file beside the target file."""
+
+    writes_views = True   # the write stage creates the views in the shadow
+
+    def relocation(self, namespaces: Iterable[str]) -> dict[str, str]:
+        """No namespaces inside a database here: tables are written as schema_table, nothing moves."""
+        return {}
 
     def __init__(self, url: URL) -> None:
         if url.database in (None, "", ":memory:"):

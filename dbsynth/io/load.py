@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -107,14 +107,16 @@ def update_rows(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame,
         return _update_via_staging(conn, table, frame, keys, values)
 
 
-def reset_sequences(conn: sa.Connection, metadata: sa.MetaData) -> None:
-    """Point every auto-increment counter past the loaded keys, so the application can insert.
+def reset_sequences(conn: sa.Connection, metadata: sa.MetaData | Iterable[sa.Table]) -> None:
+    """Point every auto-increment counter past the loaded keys (of `metadata`'s tables, or of these), so the
+    application can insert.
 
     SQLite needs nothing: an INTEGER PRIMARY KEY takes max(rowid) + 1, and an
     AUTOINCREMENT table's sqlite_sequence follows explicitly inserted keys.
     """
     dialect = conn.dialect.name
-    for table in metadata.tables.values():  # order is irrelevant; sorted_tables warns on cycles
+    tables = metadata.tables.values() if isinstance(metadata, sa.MetaData) else metadata
+    for table in tables:  # order is irrelevant; sorted_tables warns on cycles
         if dialect == "postgresql":  # serial and identity columns both own a sequence
             owned = conn.execute(sa.text(
                 "SELECT a.attname, pg_get_serial_sequence(:tbl, a.attname) FROM pg_attribute a "

@@ -5,11 +5,19 @@ The schema model names a table "schema.table" outside the default namespace
 no namespaces inside a database (its "schema" is the database, and the source's
 database name could be the source itself) and SQLite has none: there the table
 is called "schema_table" in the default database, and a warning says so.
+
+`dbsynth refresh` writes a PostgreSQL target's new tables beside the old ones:
+inside `relocated({...})` a namespace is written to (and read from) another
+one, its shadow, so the write stage needs no knowledge of refreshing.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 
@@ -20,13 +28,45 @@ def keeps_namespaces(dialect: str) -> bool:
     return dialect == "postgresql"
 
 
+_RELOCATED: ContextVar[Mapping[str, str]] = ContextVar("dbsynth_relocated_namespaces", default={})
+
+
+@contextmanager
+def relocated(namespaces: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, tables of namespace N are written to and read from namespaces[N] (PostgreSQL)."""
+    token = _RELOCATED.set(dict(namespaces))
+    try:
+        yield
+    finally:
+        _RELOCATED.reset(token)
+
+
 def located(schema: str | None, local: str, dialect: str) -> tuple[str | None, str]:
     """(namespace, name) of a source table or view of namespace `schema` on `dialect`."""
     if not schema:
         return None, local
     if keeps_namespaces(dialect):
-        return schema, local
+        return _RELOCATED.get().get(schema, schema), local
     return None, f"{schema}_{local}"
+
+
+def relocated_sql(text: str) -> str:
+    """An expression of the source (a default, a CHECK, a generated column) naming the relocated namespaces'
+    objects in their shadows instead: 'prospect'::core.status -> 'prospect'::"dbsynth_shadow_core".status.
+
+    PostgreSQL stores such expressions by OID, so they follow the objects when the shadow is moved in.
+    """
+    namespaces = _RELOCATED.get()
+    if not namespaces or not text:
+        return text
+    parts = re.split(r"('(?:[^']|'')*')", text)   # string literals are left alone
+    for namespace, shadow in namespaces.items():
+        quoted = '"' + shadow.replace('"', '""') + '".'
+        pattern = '"' + re.escape(namespace.replace('"', '""')) + '"\\.'
+        if re.fullmatch(r"[a-z_][a-z0-9_$]*", namespace):
+            pattern = f"(?:{pattern}|(?<![\\w.\"$]){re.escape(namespace)}\\.)"
+        parts = [p if p.startswith("'") else re.sub(pattern, lambda _: quoted, p) for p in parts]
+    return "".join(parts)
 
 
 def located_table(table: Table | View, dialect: str) -> tuple[str | None, str]:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
 from dbsynth.io.deferred_ddl import restore, set_aside
 from dbsynth.io.views import create_views, drop_views, existing_views
+from dbsynth.io.naming import reflect_tables
 from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata
 from dbsynth.io.load import (
     insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
@@ -23,6 +24,7 @@ from dbsynth.io.load import (
 from dbsynth.io.target_checks import TargetChecks
 from dbsynth.relational.checks import CheckTally
 from dbsynth.relational.sample import SyntheticDatabase, table_rng
+from dbsynth.schema.compare import as_written_on
 from dbsynth.schema.model import Schema
 
 IF_EXISTS = ("refuse", "replace", "truncate")
@@ -59,7 +61,7 @@ def check_compatible(engine: Engine, schema: Schema) -> None:
 
     target = introspect(engine, count_rows=False, strict_types=False)
     problems = []
-    for table in schema.tables:
+    for table in as_written_on(schema, engine.dialect.name).tables:  # schema_table where there are no namespaces
         if table.name not in target.table_names:
             problems.append(f"table {table.name} is missing")
             continue
@@ -140,16 +142,15 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
 def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], parts: Iterable[SyntheticDatabase],
                   on_table: Callable[[str, int], None] | None, checks: TargetChecks) -> WriteResult:
     """--if-exists truncate: empty the target's own tables and load into them, in one transaction."""
-    metadata = sa.MetaData()
-    metadata.reflect(engine, only=list(schema.table_names))
+    tables = reflect_tables(engine, schema)   # in their schemas, or as schema_table where there are none
     make_transactional(engine)
-    quote = engine.dialect.identifier_preparer.quote
+    quoted = engine.dialect.identifier_preparer.format_table
     rows: dict[str, int] = {}
     try:
         with engine.begin() as conn:
-            _empty_tables(conn, [quote(n) for n in reversed(load_order)])
-            _load_parts(conn, lambda name: metadata.tables[name], load_order, parts, rows, on_table, checks)
-            reset_sequences(conn, metadata)
+            _empty_tables(conn, [quoted(tables[n]) for n in reversed(load_order)])
+            _load_parts(conn, tables.__getitem__, load_order, parts, rows, on_table, checks)
+            reset_sequences(conn, tables.values())
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:

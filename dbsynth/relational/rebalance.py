@@ -25,9 +25,9 @@ MAX_ROUNDS = 200
 
 
 def parse_rebalance(spec: str) -> Rebalance:
-    """TABLE.COLUMN[=uniform|VALUE:SHARE,...] from the command line."""
+    """[SCHEMA.]TABLE.COLUMN[=uniform|VALUE:SHARE,...] from the command line."""
     target, _, how = spec.partition("=")
-    table, _, column = target.partition(".")
+    table, _, column = target.rpartition(".")   # the table may be schema.table: the column is after the last dot
     if not table or not column:
         raise ConfigError(f"--rebalance {spec!r}: expected TABLE.COLUMN[=uniform|VALUE:SHARE,...]")
     if not how or how == "uniform":

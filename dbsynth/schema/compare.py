@@ -84,3 +84,23 @@ def _column_differences(a: Column, b: Column, same_dialect: bool) -> list[str]:
     if a.autoincrement != b.autoincrement:
         diffs.append(f"autoincrement {a.autoincrement} != {b.autoincrement}")
     return diffs
+
+
+def check_differences(source: Schema, target: Schema) -> list[str]:
+    """CHECK constraints missing or extra per table, by their text; only between schemas of one dialect,
+    since a CHECK rewritten for another engine is spelled differently there."""
+    if source.dialect != target.dialect:
+        return []
+    diffs: list[str] = []
+    theirs = {t.name: t for t in target.tables}
+    for table in source.tables:
+        if table.name not in theirs:
+            continue
+        a, b = _check_texts(table), _check_texts(theirs[table.name])
+        diffs += [f"{table.name}: check ({text}) missing in target" for text in sorted(a - b)]
+        diffs += [f"{table.name}: check ({text}) only in target" for text in sorted(b - a)]
+    return diffs
+
+
+def _check_texts(table: Table) -> set[str]:
+    return {" ".join(c.sqltext.split()) for c in table.check_constraints}

@@ -7,6 +7,7 @@ would flag every mapping, so we compare our portable schema models instead.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,22 +15,47 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from dbsynth.io.write import same_family
-from dbsynth.schema.compare import schema_differences
-from dbsynth.schema.model import Schema
+from dbsynth.io.naming import reflect_tables
+from dbsynth.schema.compare import check_differences, schema_differences
+from dbsynth.schema.model import Schema, qualified_name
 
 
 def compare_databases(source: sa.Engine, target: sa.Engine, source_schema: Schema, target_schema: Schema) -> list[str]:
-    """What differs in `target` from `source`, one readable line each (empty: they match)."""
+    """What differs in `target` from `source`, one readable line each (empty: they match).
+
+    Every namespace the two schema models hold is compared (on PostgreSQL, each
+    schema), and only the tables the models hold, so extension objects and
+    refresh shadows left out of them stay out of the comparison too.
+    """
     if not same_family(source.dialect.name, target.dialect.name):
         return schema_differences(source_schema, target_schema)
-    metadata = sa.MetaData()
-    metadata.reflect(source, only=list(source_schema.table_names))
-    with target.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+    tables = reflect_tables(source, source_schema)
+    metadata = next(iter(tables.values())).metadata if tables else sa.MetaData()
+    keep = _names(source_schema) | _names(target_schema)
+    spaces = {t.schema for t in (*source_schema.tables, *target_schema.tables)}
+
+    def include_name(name: str | None, type_: str, parent: dict[str, str | None]) -> bool:
+        if type_ == "schema":
+            return name in spaces
+        if type_ == "table":
+            return qualified_name(parent.get("schema_name"), name or "") in keep
+        return True
+
+    with target.connect() as conn, warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=sa.exc.SAWarning)  # FK cycles (filled after insert) are fine
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "compare_server_default": False, "include_schemas": True,
+            "include_name": include_name})
         diffs = compare_metadata(context, metadata)
     lines = [_describe(d) for d in _flatten(diffs)]
-    views = [line for line in schema_differences(source_schema, target_schema) if line.startswith("view ")]
-    return lines + views
+    portable = schema_differences(source_schema, target_schema)
+    lines += [line for line in portable if line.startswith("view ")]
+    lines += [line for line in portable if ": primary key " in line and line not in lines]
+    return lines + check_differences(source_schema, target_schema)
+
+
+def _names(schema: Schema) -> set[str]:
+    return {t.name for t in schema.tables}
 
 
 def _flatten(diffs: list[Any]) -> list[tuple[Any, ...]]:
@@ -42,28 +68,33 @@ def _flatten(diffs: list[Any]) -> list[tuple[Any, ...]]:
 def _describe(diff: tuple[Any, ...]) -> str:
     kind = diff[0]
     if kind == "add_table":
-        return f"table {diff[1].name} missing in target"
+        return f"table {_table(diff[1])} missing in target"
     if kind == "remove_table":
-        return f"table {diff[1].name} only in target"
+        return f"table {_table(diff[1])} only in target"
     if kind == "add_column":
-        return f"column {diff[2]}.{diff[3].name} missing in target"
+        return f"column {qualified_name(diff[1], diff[2])}.{diff[3].name} missing in target"
     if kind == "remove_column":
-        return f"column {diff[2]}.{diff[3].name} only in target"
+        return f"column {qualified_name(diff[1], diff[2])}.{diff[3].name} only in target"
     if kind == "modify_type":
-        return f"column {diff[2]}.{diff[3]}: type {diff[5]} in target, {diff[6]} in source"
+        return f"column {qualified_name(diff[1], diff[2])}.{diff[3]}: type {diff[5]} in target, {diff[6]} in source"
     if kind == "modify_nullable":
-        return f"column {diff[2]}.{diff[3]}: nullable {diff[5]} in target, {diff[6]} in source"
+        return f"column {qualified_name(diff[1], diff[2])}.{diff[3]}: nullable {diff[5]} in target, {diff[6]} in source"
     if kind in ("add_index", "remove_index"):
         index = diff[1]
         where = "missing in target" if kind == "add_index" else "only in target"
-        return f"index {index.name} on {index.table.name} ({', '.join(c.name for c in index.columns)}) {where}"
+        return f"index {index.name} on {_table(index.table)} ({', '.join(c.name for c in index.columns)}) {where}"
     if kind in ("add_fk", "remove_fk"):
         fk = diff[1]
         where = "missing in target" if kind == "add_fk" else "only in target"
         cols = ", ".join(c.name for c in fk.columns)
-        return f"foreign key {fk.parent.name}({cols}) -> {fk.referred_table.name} {where}"
+        return f"foreign key {_table(fk.parent)}({cols}) -> {_table(fk.referred_table)} {where}"
     if kind in ("add_constraint", "remove_constraint"):
         c = diff[1]
         where = "missing in target" if kind == "add_constraint" else "only in target"
-        return f"constraint {c.name} on {c.table.name} {where}"
+        return f"constraint {c.name} on {_table(c.table)} {where}"
     return " ".join(str(x) for x in diff)
+
+
+def _table(table: sa.Table) -> str:
+    """The model's name of a reflected table: "schema.table" outside the default namespace."""
+    return qualified_name(table.schema, table.name)

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 
-from dbsynth.errors import SchemaError, UnsupportedType
+from dbsynth.errors import UnsupportedType
 from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
 from dbsynth.schema.model import (
     CheckConstraint, Column, Domain, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
     UniqueConstraint, View, qualified_name,
 )
+from dbsynth.schema.namespaces import ExtensionMembers, check_fk_targets, extension_members, namespaces
 from dbsynth.schema.types import classify
 
 log = logging.getLogger(__name__)
@@ -39,45 +40,28 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         # SQLAlchemy warns (not raises) on types it does not know; we report them ourselves.
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)
         inspector = sa.inspect(engine)
-        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine),
+        members = extension_members(engine)
+        reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine), members,
                          mariadb_checks(engine) if is_mariadb(engine) else None)
-        for namespace in _namespaces(inspector, engine.dialect.name, schemas):
+        for namespace in namespaces(inspector, engine.dialect.name, schemas, members):
             reader.read(namespace)
     tables = sorted(reader.tables, key=lambda t: t.name)
+    check_fk_targets(tables, inspector.default_schema_name, members)  # before counting rows: fail fast
     if count_rows:
         tables = _with_row_counts(engine, tables)
-    _check_fk_targets(tables)
     return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=tuple(sorted(reader.views, key=lambda v: v.name)),
-                  warnings=tuple(reader.warnings), domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)))
-
-
-_SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
-
-
-def _namespaces(inspector: sa.Inspector, dialect: str, wanted: Sequence[str] | None) -> list[str | None]:
-    """The namespaces to read; None is the default one (its tables keep bare names)."""
-    default = inspector.default_schema_name
-    if dialect != "postgresql":
-        if wanted and any(w != default for w in wanted):
-            raise SchemaError(f"choosing schemas works on PostgreSQL sources only; this {dialect} source has one "
-                              f"namespace ({default})")
-        return [None]
-    present = [s for s in inspector.get_schema_names()
-               if s not in _SYSTEM_SCHEMAS and not s.startswith(("pg_temp", "pg_toast", "dbsynth_shadow_"))]
-    if wanted:
-        missing = [w for w in wanted if w not in present]
-        if missing:
-            raise SchemaError(f"schema {missing[0]} is not in the source; its schemas are: {', '.join(present)}")
-        present = list(wanted)
-    return [None if s == default else s for s in present]
+                  warnings=tuple(reader.warnings), notes=tuple(members.notes()),
+                  domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)))
 
 
 class _Reader:
     """Reads namespace after namespace, collecting tables, views and what it could not keep."""
 
     def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool,
-                 domains: dict[tuple[str, str], _Domain], mariadb: dict[str, MariadbChecks] | None) -> None:
+                 domains: dict[tuple[str, str], _Domain], members: ExtensionMembers,
+                 mariadb: dict[str, MariadbChecks] | None) -> None:
         self.inspector, self.dialect, self.strict, self.domains = inspector, dialect, strict, domains
+        self.members = members
         self.mariadb = mariadb  # MariaDB's CHECKs by table (None elsewhere): JSON columns and column CHECKs
         self.default = inspector.default_schema_name
         self.tables: list[Table] = []
@@ -88,8 +72,16 @@ class _Reader:
     def read(self, namespace: str | None) -> None:
         insp = self.inspector
         for name in sorted(insp.get_table_names(schema=namespace)):
-            self.tables.append(self._table(namespace, name))
-        self.views += _views(insp, namespace)
+            if not self._owned(namespace, name, "table"):
+                self.tables.append(self._table(namespace, name))
+        self.views += [v for v in _views(insp, namespace) if not self._owned(namespace, v.local_name, "view")]
+
+    def _owned(self, namespace: str | None, local: str, kind: str) -> bool:
+        """Whether an extension owns the relation (then it is left out, and the note names it)."""
+        extension = self.members.owner(namespace or self.default or "", local)
+        if extension:
+            self.members.leave_out(extension, f"{kind} {qualified_name(namespace, local)}")
+        return extension is not None
 
     def _referred(self, fk: dict, namespace: str | None) -> str:
         schema = fk.get("referred_schema")
@@ -345,14 +337,3 @@ def _with_row_counts(engine: Engine, tables: list[Table]) -> list[Table]:
             n = conn.execute(sa.select(sa.func.count()).select_from(sa.table(t.local_name, schema=t.schema))).scalar_one()
             out.append(replace(t, row_count=int(n)))
     return out
-
-
-def _check_fk_targets(tables: list[Table]) -> None:
-    names = {t.name for t in tables}
-    for t in tables:
-        for fk in t.foreign_keys:
-            if fk.referred_table not in names:
-                raise SchemaError(
-                    f"table {t.name} has a foreign key to {fk.referred_table}, which is not among the schemas "
-                    f"read; include its schema"
-                )

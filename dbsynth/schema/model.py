@@ -198,6 +198,7 @@ class Schema:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     views: tuple[View, ...] = ()
     domains: tuple[Domain, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)   # information: what was left out on purpose
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -224,6 +225,7 @@ class Schema:
             views=tuple(View(**v) for v in data.get("views", ())),
             domains=tuple(Domain(**{**d, "checks": tuple(CheckConstraint(**c) for c in d.get("checks", ()))})
                           for d in data.get("domains", ())),
+            notes=tuple(data.get("notes", ())),
         )
 
     @classmethod
