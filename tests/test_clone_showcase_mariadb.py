@@ -100,7 +100,8 @@ def test_mariadb_showcase_clone(target_kind: str, showcase_mariadb: str, request
     if target_kind == "mariadb":  # the same engine: the same spelling of every type
         assert {(t.name, c.name): c.type.source_name for t in source.tables for c in t.columns} \
             == {(t.name, c.name): c.type.source_name for t in copy.tables for c in t.columns}
-        assert list(result.warnings) == []
+        # nothing lost on the same engine: the only lines are counts of rows repaired for a CHECK
+        assert [w for w in result.warnings if "generated rows that failed it" not in w] == []
     else:  # every lossy mapping is named, and nothing else: MariaDB's per-table names are renamed silently
         warned = "\n".join(result.warnings)
         assert "is named" not in warned
