@@ -7,14 +7,14 @@ commit DDL implicitly: there we drop the tables we created when a load fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
-from dbsynth.io.deferred_ddl import restore, set_aside
+from dbsynth.io.deferred_ddl import SetAside, restore, set_aside
 from dbsynth.io.views import create_views, drop_views, existing_views
 from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, table_for, target_metadata
 from dbsynth.io.load import (
@@ -30,6 +30,7 @@ IF_EXISTS = ("refuse", "replace", "truncate")
 class WriteResult:
     rows: dict[str, int]
     warnings: tuple[str, ...]
+    writers: dict[str, int] = field(default_factory=dict)   # rows per Dask worker that wrote; empty: this process
 
 
 def same_family(a: str, b: str) -> bool:
@@ -107,23 +108,40 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
     created = False
     try:
         with engine.begin() as conn:
-            drop_views(conn, list(schema.views), existing_views(engine, [v.name for v in schema.views]))
-            if existing:
-                drop_tables(conn, existing)
-            create_schema(conn, metadata)
             created = True
-            aside = set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
+            aside = prepare_tables(conn, schema, metadata, existing)
             _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table)
-            restore(conn, aside)
-            reset_sequences(conn, metadata)
-            warnings += create_views(conn, schema.views)
+            warnings += finish_tables(conn, schema, metadata, aside)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         if created and not rolls_back_ddl:
             with engine.begin() as conn:
                 drop_tables(conn, list(schema.table_names))
-        detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DbsynthError(f"{detail}; the target was rolled back, nothing was written") from exc
+        raise DbsynthError(f"{one_line(exc)}; the target was rolled back, nothing was written") from exc
     return WriteResult(rows, tuple(warnings))
+
+
+def prepare_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, existing: list[str]) -> SetAside:
+    """Drop what --if-exists replace replaces, create the tables, set aside what is built after the load."""
+    drop_views(conn, list(schema.views), existing_views(conn.engine, [v.name for v in schema.views]))
+    if existing:
+        drop_tables(conn, existing)
+    create_schema(conn, metadata)
+    return set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
+
+
+def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, aside: SetAside) -> list[str]:
+    """Once every row is in: indexes and foreign keys back (validated), sequences past the keys, views."""
+    restore(conn, aside)
+    reset_sequences(conn, metadata)
+    return create_views(conn, schema.views)
+
+
+def one_line(exc: BaseException) -> str:
+    """A DbsynthError's message, or a driver error's first line."""
+    if isinstance(exc, DbsynthError):
+        return str(exc)
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], parts: Iterable[SyntheticDatabase],
@@ -132,18 +150,16 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], p
     metadata = sa.MetaData()
     metadata.reflect(engine, only=list(schema.table_names))
     make_transactional(engine)
-    quote = engine.dialect.identifier_preparer.quote
     rows: dict[str, int] = {}
     try:
         with engine.begin() as conn:
-            _empty_tables(conn, [quote(n) for n in reversed(load_order)])
+            empty_tables(conn, load_order)
             _load_parts(conn, lambda name: metadata.tables[name], load_order, parts, rows, on_table)
             reset_sequences(conn, metadata)
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
-        detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DbsynthError(f"{detail}; the target's data was rolled back") from exc
+        raise DbsynthError(f"{one_line(exc)}; the target's data was rolled back") from exc
     return WriteResult(rows, ())
 
 
@@ -163,8 +179,10 @@ def _load_parts(conn: sa.Connection, table_of: Callable[[str], sa.Table], load_o
             update_rows(conn, table_of(name), values, keys, columns)
 
 
-def _empty_tables(conn: sa.Connection, quoted: list[str]) -> None:
+def empty_tables(conn: sa.Connection, load_order: tuple[str, ...]) -> None:
     """Delete every row of the tables (children first), inside the open transaction."""
+    quote = conn.dialect.identifier_preparer.quote
+    quoted = [quote(n) for n in reversed(load_order)]
     dialect = conn.dialect.name
     if dialect == "postgresql":  # one statement for all: references among them are allowed
         conn.exec_driver_sql(f"TRUNCATE {', '.join(quoted)}")

@@ -6,7 +6,9 @@ Each partition is sampled as a miniature database with local keys 1..n
 foreign key pointing at them) move into the partition's own range, unique
 columns are checked against what earlier partitions wrote, and the partition
 goes to the writer before the next is looked at. Only `jobs` partitions are in
-memory at once, plus one set of values per UNIQUE column.
+memory at once, plus one set of values per UNIQUE column. (With --dask on a
+server target, :mod:`dbsynth.io.worker_write` makes the same fixes while the
+partitions stay on the workers, which write them.)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Iterator
 
 
 from dbsynth.graph import LoadOrder
+from dbsynth.relational.cluster import dask_client
 from dbsynth.relational.fit import FittedTable
 from dbsynth.relational.sample import MIN_ROOTS_PER_PARTITION, SyntheticDatabase, sample_database
 from dbsynth.relational.stitching import Layout, Stitcher, apply_fixes, summarise
@@ -82,39 +85,20 @@ def _sampled(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], s
 def _sampled_on_dask(schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], scale: float, seed: int,
                      partitions: int, jobs: int, address: str,
                      rebalance: tuple[Any, ...] = ()) -> Iterator[SyntheticDatabase]:
-    """The same partitions as Dask tasks; we use Dask's scheduler rather than writing one."""
-    from dask.distributed import Client, LocalCluster
-
-    from dbsynth.errors import ConnectionFailed
-
-    cluster = None
-    try:
-        if address == "local":
-            cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        else:
-            client = Client(address, timeout=10)
-    except (OSError, TimeoutError) as exc:
-        raise ConnectionFailed(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
-                               f"or use --dask local") from None
-    try:
+    """The same partitions as Dask tasks, brought back here (a SQLite target takes one writer)."""
+    with dask_client(address, jobs) as client:
         payload = client.scatter((schema, order, fitted, scale, seed, partitions, rebalance), broadcast=True)
         window: deque[Any] = deque()
         in_flight = max(jobs, 1) * 2
         for index in range(partitions):
-            window.append(client.submit(_sample_task, payload, index, pure=False))
+            window.append(client.submit(sample_task, payload, index, pure=False))
             if len(window) >= in_flight:
                 yield window.popleft().result()
         while window:
             yield window.popleft().result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
-def _sample_task(payload: tuple[Any, ...], index: int) -> SyntheticDatabase:
+def sample_task(payload: tuple[Any, ...], index: int) -> SyntheticDatabase:
     schema, order, fitted, scale, seed, partitions, rebalance = payload
     return sample_database(schema, order, fitted, scale=scale, seed=seed, partition=index, partitions=partitions,
                            rebalance=rebalance)
