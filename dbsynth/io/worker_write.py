@@ -62,6 +62,7 @@ class WorkerTarget:
     url: URL
     tables: dict[str, sa.Table]    # the model's table name -> the target table
     order: tuple[str, ...]
+    search_path: str | None = None  # PostgreSQL: the coordinator's (a refresh writes into a shadow schema so)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def write_on_workers(engine: Engine, schema: Schema, order: LoadOrder, fitted: d
             metadata, aside, warnings = _prepare(engine, schema, existing, truncate)
             tables = {name: metadata.tables[name] if truncate else table_for(metadata, name)
                       for name in order.tables}
-            target = WorkerTarget(engine.url, tables, order.tables)
+            target = WorkerTarget(engine.url, tables, order.tables, _search_path(engine))
             rows, writers = _Pipeline(client, schema, order, fitted, target, (scale, seed, partitions, rebalance),
                                       on_table).run()
             with engine.begin() as conn:
@@ -223,6 +224,8 @@ def _write_task(part: SyntheticDatabase, fixes: PartitionFixes | None, layout: L
     rows: dict[str, int] = {}
     try:
         with engine.begin() as conn:
+            if target.search_path is not None:  # unqualified tables land where the coordinator's would
+                conn.execute(sa.text("SELECT set_config('search_path', :path, true)"), {"path": target.search_path})
             for name in names:
                 rows[name] = insert_frame(conn, target.tables[name], part.tables[name])
             for name, keys, columns, values in (part.updates if fixes is not None else ()):
@@ -230,6 +233,14 @@ def _write_task(part: SyntheticDatabase, fixes: PartitionFixes | None, layout: L
     finally:
         engine.dispose()
     return WriteReport(_worker_address(), rows)
+
+
+def _search_path(engine: Engine) -> str | None:
+    """The search_path of the coordinator's sessions, which an engine's connect options may have set."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        return str(conn.execute(sa.text("SELECT current_setting('search_path')")).scalar_one())
 
 
 def _session(url: URL, index: int) -> dict[str, Any]:

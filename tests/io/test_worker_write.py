@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -93,3 +95,23 @@ def test_an_unreachable_scheduler_writes_nothing(postgres_url: str, postgres_tar
         dbsynth.clone(postgres_url, postgres_target, dask="tcp://127.0.0.1:9", **OPTIONS)
     with sa.create_engine(parse_url(postgres_target)).connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").scalar_one() == 0
+
+
+def test_refresh_on_dask_writes_into_the_shadow_and_swaps(postgres_url: str, postgres_target: str,
+                                                          tmp_path: Path) -> None:
+    _shop(postgres_url)
+    model = tmp_path / "shop.dbsynth"
+    dbsynth.refresh(postgres_url, postgres_target, model_file=model, **OPTIONS)
+    old = _table_rows(postgres_target)
+
+    result = dbsynth.refresh(postgres_url, postgres_target, model_file=model, dask="local", jobs=2,
+                             **{**OPTIONS, "seed": 6})
+
+    assert result.writers and sum(result.writers.values()) == result.total_rows
+    new = _table_rows(postgres_target)
+    assert {t: len(r) for t, r in new.items()} == result.rows   # the workers' rows, swapped in whole
+    assert new["customer"] != old["customer"]
+    assert _integrity(postgres_target) == (0, 0)
+    with sa.create_engine(parse_url(postgres_target)).connect() as conn:
+        schemas = conn.exec_driver_sql("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dbsynth%%'").all()
+    assert schemas == []   # no shadow left behind
