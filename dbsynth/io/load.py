@@ -150,6 +150,8 @@ def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, batch_row
             _copy(cur, table, [table.c[n] for n in names], frame, batch_rows)
         return
     batch_rows = batch_rows or 10_000
+    if conn.dialect.name in ("mysql", "mariadb"):
+        _keep_zero_keys(conn)
     if conn.dialect.name in ("sqlite", "mysql", "mariadb") and conn.dialect.paramstyle in ("qmark", "format"):
         _executemany(conn, table, names, frame, batch_rows)
         return
@@ -185,6 +187,13 @@ def _executemany(conn: sa.Connection, table: sa.Table, names: list[str], frame: 
             cursor.executemany(statement, list(zip(*values)))
     finally:
         cursor.close()
+
+
+def _keep_zero_keys(conn: sa.Connection) -> None:
+    """An explicit 0 in an AUTO_INCREMENT column means "the next value" to MySQL unless NO_AUTO_VALUE_ON_ZERO
+    is set: a key 0 (TPC-H's first region) would become 1 and collide with the next row."""
+    conn.exec_driver_sql("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), "
+                         "'NO_AUTO_VALUE_ON_ZERO')")
 
 
 def _statement_bytes(conn: sa.Connection) -> int:
