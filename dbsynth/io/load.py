@@ -195,6 +195,7 @@ def _multirow_insert(conn: sa.Connection, table: sa.Table, names: list[str], fra
     """
     q = conn.dialect.identifier_preparer
     prefix = f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) VALUES "
+    prefix = prefix.replace("%%", "%")  # the preparer doubles % for pyformat; this text is sent without arguments
     columns = [table.c[n] for n in names]
     max_bytes = _statement_bytes(conn)
     raw: Any = conn.connection.dbapi_connection
