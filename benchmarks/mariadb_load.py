@@ -164,7 +164,8 @@ def main() -> None:
     for label, _, _ in ways:
         wall, cpu = min(walls[label]), min(cpus[label])
         print(f"{label:52s} wall {wall:5.2f}s ({base_wall / wall:4.2f}x (a), {rows / wall:7,.0f} rows/s)  "
-              f"client CPU {cpu:5.2f}s ({base_cpu / cpu:4.2f}x (a))  walls [{', '.join(f'{t:.2f}' for t in walls[label])}]")
+              f"client CPU {cpu:5.2f}s ({base_cpu / cpu:4.2f}x (a))  "
+              f"walls [{', '.join(f'{t:.2f}' for t in walls[label])}]")
     admin.dispose()
 
 

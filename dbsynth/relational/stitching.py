@@ -76,7 +76,8 @@ class PartitionFixes:
 
     add: dict[Key, int] = field(default_factory=dict)          # integer keys: offset to add
     renumber: dict[Key, int] = field(default_factory=dict)     # text keys: renumber from start + 1
-    cells: dict[str, dict[str, tuple[np.ndarray, list[Any]]]] = field(default_factory=dict)  # table -> col -> (rows, values)
+    # table -> column -> (row positions, new values)
+    cells: dict[str, dict[str, tuple[np.ndarray, list[Any]]]] = field(default_factory=dict)
 
 
 def summarise(part: SyntheticDatabase, layout: Layout) -> PartitionSummary:

@@ -53,7 +53,8 @@ def _table_rows(url: str) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "mysql"])
-def test_dask_workers_write_the_rows_of_a_local_run(engine: str, postgres_url: str, request: pytest.FixtureRequest) -> None:
+def test_dask_workers_write_the_rows_of_a_local_run(engine: str, postgres_url: str,
+                                                    request: pytest.FixtureRequest) -> None:
     _shop(postgres_url)
     target = request.getfixturevalue("postgres_target" if engine == "postgresql" else "mysql_url")
     local = dbsynth.clone(postgres_url, target, **OPTIONS)
