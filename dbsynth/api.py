@@ -21,6 +21,7 @@ from dbsynth.graph import LoadOrder, load_order
 from dbsynth.io.engines import open_source, parse_url, safe_url, target_engine
 from dbsynth.io.read import read_tables, where_mask
 from dbsynth.io.sampled_read import count_subsets, read_sampled
+from dbsynth.io.worker_write import write_on_workers
 from dbsynth.io.write import check_target, write_database
 from dbsynth.progress import Progress, SilentProgress, stage
 from dbsynth.modelfile import load_model, save_model
@@ -78,6 +79,7 @@ class CloneResult:
     shares: dict[str, dict[str, float]] = field(default_factory=dict)   # --rebalance: class shares achieved
     partitions: int = 1                                                  # how many partitions were generated
     notes: list[str] = field(default_factory=list)     # what was left out on purpose (extension objects)
+    writers: dict[str, int] = field(default_factory=dict)   # --dask: rows each worker wrote (empty: this process)
 
     @property
     def total_rows(self) -> int:
@@ -318,14 +320,20 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
         if fit is None or rule.column not in fit.codecs:
             raise ConfigError(f"rebalance {rule.table}.{rule.column}: no modelled column of that name")
         target_shares(rule, fit.codecs[rule.column], rule.table)
-    parts = generate_partitions(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed, partitions=count,
-                                jobs=cfg.jobs, dask=cfg.dask, rebalance=cfg.rebalance)
     with stage(progress, "generating", count * len(order.tables)) as p:
-        written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists, seed=cfg.seed,
-                                 on_table=lambda name, n: p.advance(name, n))
+        if cfg.dask and dst.dialect.name != "sqlite":  # workers write; SQLite takes one writer: this process
+            written = write_on_workers(dst, schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed,
+                                       partitions=count, jobs=cfg.jobs, address=cfg.dask, rebalance=cfg.rebalance,
+                                       if_exists=cfg.if_exists, on_table=lambda name, n: p.advance(name, n))
+        else:
+            parts = generate_partitions(schema, order, fitted.tables, scale=cfg.scale, seed=cfg.seed,
+                                        partitions=count, jobs=cfg.jobs, dask=cfg.dask, rebalance=cfg.rebalance)
+            written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists, seed=cfg.seed,
+                                     on_table=lambda name, n: p.advance(name, n))
     shares = {f"{r.table}.{r.column}": _shares_in(dst, schema.table(r.table), r.column) for r in cfg.rebalance}
     return CloneResult(
         partitions=count,
+        writers=dict(written.writers),
         shares=shares,
         rows=written.rows,
         source_rows={t.name: t.row_count for t in schema.tables},

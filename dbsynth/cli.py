@@ -56,7 +56,9 @@ Rebalance = Annotated[Optional[list[str]], typer.Option(
          "follow their parents); repeatable.")]
 Dask = Annotated[Optional[str], typer.Option(
     "--dask", metavar="ADDRESS|local",
-    help="Sample partitions as Dask tasks on this scheduler (local: a LocalCluster of --jobs workers).")]
+    help="Run partitions as Dask tasks on this scheduler (local: a LocalCluster of --jobs workers); each worker "
+         "writes its partitions straight to a PostgreSQL or MariaDB target, which the workers must reach. A SQLite "
+         "target takes one writer: the workers sample and this process writes.")]
 Epsilon = Annotated[Optional[float], typer.Option(
     "--epsilon", help="Differential privacy: total epsilon for everything learned (PrivBayes network, noisy "
                       "child counts, DP-SGD).")]
@@ -349,6 +351,7 @@ def _summarise(result: CloneResult, verb: str) -> None:
     typer.echo(
         f"{verb} {len(result.rows)} tables: {result.total_rows:,} rows written "
         f"(source {source_total:,}) in {result.seconds:.1f}s"
+        + (f" by {len(result.writers)} Dask worker{'s' if len(result.writers) != 1 else ''}" if result.writers else "")
     )
 
 

@@ -2,9 +2,10 @@
 
 The write stage should run at the database's own bulk-load speed: COPY on
 PostgreSQL (psycopg 3) fed with text built a column at a time
-(:mod:`dbsynth.io.copytext`), the DBAPI's own executemany with row tuples on
-SQLite and MySQL (PyMySQL turns it into multi-row INSERTs), never a round trip
-or a Python conversion per row. Values are converted a column at a time by
+(:mod:`dbsynth.io.copytext`), multi-row INSERTs spelled a column at a time on
+MySQL/MariaDB (:mod:`dbsynth.io.mysqltext`; `benchmarks/mariadb_load.py`), the
+DBAPI's own executemany with row tuples on SQLite, never a round trip or a dict
+per row. Values are converted a column at a time by
 :mod:`dbsynth.io.values`, from pandas' representation (NaN, NaT, pd.NA, numpy
 scalars, Timestamps) to what the target column's type takes.
 
@@ -30,6 +31,7 @@ from psycopg import sql
 
 from dbsynth.errors import DbsynthError, SchemaError
 from dbsynth.io.copytext import copy_text
+from dbsynth.io.mysqltext import insert_statements
 from dbsynth.io.values import bind_values, convert, json_dumps
 
 __all__ = ["insert_frame", "make_transactional", "reset_sequences", "transactional_ddl", "update_rows"]
@@ -152,7 +154,12 @@ def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, batch_row
             _copy(cur, table, [table.c[n] for n in names], frame, batch_rows)
         return
     batch_rows = batch_rows or 10_000
-    if conn.dialect.name in ("sqlite", "mysql", "mariadb") and conn.dialect.paramstyle in ("qmark", "format"):
+    if conn.dialect.name in ("mysql", "mariadb"):
+        _keep_zero_keys(conn)
+        if conn.dialect.driver == "pymysql":
+            _multirow_insert(conn, table, names, frame, batch_rows)
+            return
+    if conn.dialect.name == "sqlite" and conn.dialect.paramstyle == "qmark":
         _executemany(conn, table, names, frame, batch_rows)
         return
     stmt = table.insert().values({n: _bind(table.c[n], n) for n in names})
@@ -162,31 +169,54 @@ def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame, batch_row
 
 def _executemany(conn: sa.Connection, table: sa.Table, names: list[str], frame: pd.DataFrame,
                  batch_rows: int) -> None:
-    """The DBAPI's own executemany with row tuples, inside the open transaction.
+    """SQLite: the DBAPI's own executemany with row tuples, inside the open transaction.
 
     Values are prepared a column at a time (dbsynth.io.values.bind_values), never a
-    dict per row. PyMySQL rewrites an INSERT ... VALUES executemany into multi-row
-    statements of at most `max_stmt_length` bytes; that is kept below the server's
-    max_allowed_packet.
+    dict per row.
     """
-    dialect = conn.dialect
-    q = dialect.identifier_preparer
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    q = conn.dialect.identifier_preparer
     target = f"{q.format_table(table)} ({', '.join(q.quote(n) for n in names)})"
-    if mark == "%s":
-        target = target.replace("%", "%%")  # a % in a name is literal, not a placeholder
-    statement = f"INSERT INTO {target} VALUES ({', '.join([mark] * len(names))})"
+    statement = f"INSERT INTO {target} VALUES ({', '.join(['?'] * len(names))})"
     columns = [table.c[n] for n in names]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if dialect.name in ("mysql", "mariadb"):
-            cursor.max_stmt_length = _statement_bytes(conn)
         for start in range(0, len(frame), batch_rows):
             chunk = frame.iloc[start:start + batch_rows]
-            values = [bind_values(chunk[c.name], c, dialect) for c in columns]
+            values = [bind_values(chunk[c.name], c, conn.dialect) for c in columns]
             cursor.executemany(statement, list(zip(*values)))
     finally:
         cursor.close()
+
+
+def _multirow_insert(conn: sa.Connection, table: sa.Table, names: list[str], frame: pd.DataFrame,
+                     batch_rows: int) -> None:
+    """MySQL/MariaDB with PyMySQL: multi-row INSERTs spelled a column at a time (dbsynth.io.mysqltext).
+
+    Values are those SQLAlchemy would bind (dbsynth.io.values.bind_values); each statement
+    stays below the server's max_allowed_packet.
+    """
+    q = conn.dialect.identifier_preparer
+    prefix = f"INSERT INTO {q.format_table(table)} ({', '.join(q.quote(n) for n in names)}) VALUES "
+    prefix = prefix.replace("%%", "%")  # the preparer doubles % for pyformat; this text is sent without arguments
+    columns = [table.c[n] for n in names]
+    max_bytes = _statement_bytes(conn)
+    raw: Any = conn.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        for start in range(0, len(frame), batch_rows):
+            chunk = frame.iloc[start:start + batch_rows]
+            values = [bind_values(chunk[c.name], c, conn.dialect) for c in columns]
+            for statement in insert_statements(prefix, values, raw, max_bytes):
+                cursor.execute(statement)  # no arguments: PyMySQL sends the text as it is
+    finally:
+        cursor.close()
+
+
+def _keep_zero_keys(conn: sa.Connection) -> None:
+    """An explicit 0 in an AUTO_INCREMENT column means "the next value" to MySQL unless NO_AUTO_VALUE_ON_ZERO
+    is set: a key 0 (TPC-H's first region) would become 1 and collide with the next row."""
+    conn.exec_driver_sql("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), "
+                         "'NO_AUTO_VALUE_ON_ZERO')")
 
 
 def _statement_bytes(conn: sa.Connection) -> int:

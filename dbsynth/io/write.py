@@ -7,14 +7,14 @@ commit DDL implicitly: there we drop the tables we created when a load fails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
-from dbsynth.io.deferred_ddl import restore, set_aside
+from dbsynth.io.deferred_ddl import SetAside, restore, set_aside
 from dbsynth.io.views import create_views, drop_views, existing_views
 from dbsynth.io.naming import reflect_tables
 from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata
@@ -34,6 +34,7 @@ IF_EXISTS = ("refuse", "replace", "truncate")
 class WriteResult:
     rows: dict[str, int]
     warnings: tuple[str, ...]
+    writers: dict[str, int] = field(default_factory=dict)   # rows per Dask worker that wrote; empty: this process
 
 
 def same_family(a: str, b: str) -> bool:
@@ -119,24 +120,42 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
     created = False
     try:
         with engine.begin() as conn:
-            drop_views(conn, list(schema.views), existing_views(engine, [v.name for v in schema.views]))
-            if existing:
-                drop_tables(conn, existing)
-            create_schema(conn, metadata)
             created = True
-            aside = set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
+            aside = prepare_tables(conn, schema, metadata, existing)
             _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table, checks)
-            restore_not_null(conn, metadata)
-            restore(conn, aside)
-            reset_sequences(conn, metadata)
-            warnings += create_views(conn, schema.views, schema.dialect)
+            warnings += finish_tables(conn, schema, metadata, aside)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         if created and not rolls_back_ddl:
             with engine.begin() as conn:
                 drop_tables(conn, list(schema.table_names))
-        detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DbsynthError(f"{detail}; the target was rolled back, nothing was written") from exc
+        raise DbsynthError(f"{one_line(exc)}; the target was rolled back, nothing was written") from exc
     return WriteResult(rows, tuple(warnings + checks.warnings + checks.tally.warnings()))
+
+
+def prepare_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, existing: list[str]) -> SetAside:
+    """Drop what --if-exists replace replaces, create the tables, set aside what is built after the load."""
+    drop_views(conn, list(schema.views), existing_views(conn.engine, [v.name for v in schema.views]))
+    if existing:
+        drop_tables(conn, existing)
+    create_schema(conn, metadata)
+    return set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
+
+
+def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, aside: SetAside) -> list[str]:
+    """Once every row is in: NOT NULL back on cycle keys, indexes and foreign keys back (validated),
+    sequences past the keys, views."""
+    restore_not_null(conn, metadata)
+    restore(conn, aside)
+    reset_sequences(conn, metadata)
+    return create_views(conn, schema.views, schema.dialect)
+
+
+def one_line(exc: BaseException) -> str:
+    """A DbsynthError's message, or a driver error's first line."""
+    if isinstance(exc, DbsynthError):
+        return str(exc)
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], parts: Iterable[SyntheticDatabase],
@@ -144,18 +163,16 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], p
     """--if-exists truncate: empty the target's own tables and load into them, in one transaction."""
     tables = reflect_tables(engine, schema)   # in their schemas, or as schema_table where there are none
     make_transactional(engine)
-    quoted = engine.dialect.identifier_preparer.format_table
     rows: dict[str, int] = {}
     try:
         with engine.begin() as conn:
-            _empty_tables(conn, [quoted(tables[n]) for n in reversed(load_order)])
+            empty_tables(conn, [tables[n] for n in load_order])
             _load_parts(conn, tables.__getitem__, load_order, parts, rows, on_table, checks)
             reset_sequences(conn, tables.values())
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
-        detail = str(exc) if isinstance(exc, DbsynthError) else str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DbsynthError(f"{detail}; the target's data was rolled back") from exc
+        raise DbsynthError(f"{one_line(exc)}; the target's data was rolled back") from exc
     return WriteResult(rows, tuple(checks.warnings + checks.tally.warnings()))
 
 
@@ -181,8 +198,9 @@ def _load_parts(conn: sa.Connection, table_of: Callable[[str], sa.Table], load_o
             update_rows(conn, table_of(name), values, keys, columns)
 
 
-def _empty_tables(conn: sa.Connection, quoted: list[str]) -> None:
-    """Delete every row of the tables (children first), inside the open transaction."""
+def empty_tables(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    """Delete every row of the tables (given parents first, emptied children first), in the open transaction."""
+    quoted = [conn.dialect.identifier_preparer.format_table(t) for t in reversed(tables)]  # schema-qualified
     dialect = conn.dialect.name
     if dialect == "postgresql":  # one statement for all: references among them are allowed
         conn.exec_driver_sql(f"TRUNCATE {', '.join(quoted)}")

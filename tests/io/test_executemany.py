@@ -114,3 +114,20 @@ def test_batches_stay_under_max_allowed_packet(mysql_url: str) -> None:
             sa.select(sa.func.count(), sa.func.sum(sa.func.length(t.c.s)), sa.func.count(sa.distinct(t.c.s)))).one()
     engine.dispose()
     assert (count, int(total), distinct) == (n, n * (width + 6), n)
+
+
+def test_a_zero_key_stays_zero_in_an_auto_increment_column(mysql_url: str) -> None:
+    """MySQL reads an explicit 0 as "the next value" unless told otherwise; TPC-H's region 0 then clashed with 1."""
+    engine = open_target(parse_url(mysql_url))
+    table = sa.Table("region", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                     sa.Column("name", sa.String(20)))
+    try:
+        with engine.begin() as conn:
+            table.create(conn)
+            insert_frame(conn, table, pd.DataFrame({"id": [0, 1, 2], "name": ["AFRICA", "AMERICA", "ASIA"]}))
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(table.c.id, table.c.name).order_by(table.c.id)).all() == [
+                (0, "AFRICA"), (1, "AMERICA"), (2, "ASIA")]
+            assert "AUTO_INCREMENT" in conn.exec_driver_sql("SHOW CREATE TABLE region").one()[1]
+    finally:
+        engine.dispose()
