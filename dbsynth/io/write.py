@@ -117,7 +117,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
             restore_not_null(conn, metadata)
             restore(conn, aside)
             reset_sequences(conn, metadata)
-            warnings += create_views(conn, schema.views, schema.dialect)
+            warnings += create_views(conn, schema)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         if created and not rolls_back_ddl:
             with engine.begin() as conn:
