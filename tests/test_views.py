@@ -67,3 +67,25 @@ def test_views_across_engines_are_recreated_or_named(postgres_url: str, tmp_path
         assert conn.exec_driver_sql("SELECT count(*) FROM big_shops").scalar_one() == conn.exec_driver_sql(
             "SELECT count(*) FROM (SELECT shop_id FROM sale GROUP BY shop_id HAVING count(*) > 10) x").scalar_one()
     engine.dispose()
+
+
+def test_truncate_refreshes_the_targets_materialized_views(postgres_url: str, postgres_target: str) -> None:
+    """--if-exists truncate keeps the target's schema; its materialized views must show the new rows."""
+    _source_with_views(postgres_url)
+    engine = sa.create_engine(parse_url(postgres_target))
+    with engine.begin() as conn:  # the target's own materialized view over another one, read before the refresh
+        conn.exec_driver_sql("CREATE TABLE shop (id serial PRIMARY KEY, region text NOT NULL)")
+        conn.exec_driver_sql("CREATE TABLE sale (id serial PRIMARY KEY, shop_id int NOT NULL REFERENCES shop, "
+                             "amount numeric(8,2) NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO shop (region) VALUES ('old')")
+        conn.exec_driver_sql("INSERT INTO sale (shop_id, amount) VALUES (1, 1.5)")
+        conn.exec_driver_sql("CREATE MATERIALIZED VIEW a_sale_count AS SELECT count(*) AS n, sum(amount) AS total "
+                             "FROM sale")
+        conn.exec_driver_sql("CREATE MATERIALIZED VIEW b_doubled AS SELECT n * 2 AS twice FROM a_sale_count")
+    result = dbsynth.clone(postgres_url, postgres_target, seed=3, if_exists="truncate")
+    with engine.connect() as conn:
+        n, total = conn.exec_driver_sql("SELECT n, total FROM a_sale_count").one()
+        assert (n, total) == conn.exec_driver_sql("SELECT count(*), sum(amount) FROM sale").one()
+        assert n == result.rows["sale"] > 100
+        assert conn.exec_driver_sql("SELECT twice FROM b_doubled").scalar_one() == 2 * n
+    engine.dispose()

@@ -10,6 +10,7 @@ rejects becomes one warning naming the view instead of a failed load.
 from __future__ import annotations
 
 import dataclasses
+import graphlib
 import re
 from typing import Callable
 
@@ -103,6 +104,35 @@ def create_views(conn: sa.Connection, schema: Schema) -> list[str]:
     warnings += [f"materialized view {v.name} was created as a plain view (the target has no materialized views)"
                  for v in views if v.materialized and dialect != "postgresql" and v.name not in rejected]
     return warnings
+
+
+def refresh_materialized_views(conn: sa.Connection, quoted_tables: list[str]) -> None:
+    """--if-exists truncate on PostgreSQL: the target's materialized views over the replaced tables are refreshed.
+
+    They would otherwise keep the rows they were built from. One reading another is refreshed after it.
+    """
+    if conn.dialect.name != "postgresql" or not quoted_tables:
+        return
+    replaced = {conn.exec_driver_sql(f"SELECT to_regclass('{name.replace(chr(39), chr(39) * 2)}')::oid").scalar()
+                for name in quoted_tables}
+    reads: dict[int, set[int]] = {}
+    names: dict[int, str] = {}
+    for view, name, read in conn.exec_driver_sql(
+            "SELECT v.oid, format('%%I.%%I', n.nspname, v.relname), d.refobjid FROM pg_class v "
+            "JOIN pg_namespace n ON n.oid = v.relnamespace JOIN pg_rewrite r ON r.ev_class = v.oid "
+            "JOIN pg_depend d ON d.objid = r.oid AND d.classid = 'pg_rewrite'::regclass "
+            "WHERE v.relkind = 'm' AND d.refobjid <> v.oid"):
+        reads.setdefault(view, set()).add(read)
+        names[view] = name
+    stale: set[int] = set()
+    while True:  # a materialized view over a stale one is stale too
+        more = {v for v, read in reads.items() if read & (replaced | stale)} - stale
+        if not more:
+            break
+        stale |= more
+    order = graphlib.TopologicalSorter({v: reads[v] & stale for v in stale}).static_order()
+    for view in order:
+        conn.exec_driver_sql(f"REFRESH MATERIALIZED VIEW {names[view]}")
 
 
 def _table_mapper(schema: Schema, target_dialect: str) -> Callable[[exp.Table], None]:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
 from dbsynth.io.deferred_ddl import restore, set_aside
-from dbsynth.io.views import create_views, drop_views, existing_views
+from dbsynth.io.views import create_views, drop_views, existing_views, refresh_materialized_views
 from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata
 from dbsynth.io.load import (
     insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
@@ -140,6 +140,7 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], p
             _empty_tables(conn, [quote(n) for n in reversed(load_order)])
             _load_parts(conn, lambda name: metadata.tables[name], load_order, parts, rows, on_table)
             reset_sequences(conn, metadata)
+            refresh_materialized_views(conn, [quote(n) for n in load_order])
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
