@@ -192,7 +192,8 @@ def check_views(engine: sa.Engine, source: Schema, tables: dict[str, sa.Table]) 
         return f"{prep.quote_schema(namespace)}.{prep.quote(name)}" if namespace else prep.quote(name)
 
     with engine.connect() as conn:
-        summary = dict(conn.exec_driver_sql(f"SELECT id, {prep.quote('lines')} FROM {quoted('Sales.order_summary')}").fetchall())
+        summary = dict(conn.exec_driver_sql(
+            f"SELECT id, {prep.quote('lines')} FROM {quoted('Sales.order_summary')}").fetchall())
         lines = tables["Sales.order_line"]
         per_order = dict(conn.execute(sa.select(lines.c.order_id, sa.func.count()).group_by(lines.c.order_id)).all())
         orders = conn.execute(sa.select(tables["Sales.Order"].c.id)).scalars().all()

@@ -96,10 +96,12 @@ class MariaDBShadow(ServerShadow):
         for name in sorted(gone - {v.name for v in views}):
             conn.exec_driver_sql(f"DROP VIEW IF EXISTS {db}.{q(_located_name(name))}")
         conn.exec_driver_sql(f"USE {db}")  # unqualified names in the definitions mean the target's tables
-        return rejection_warnings(create_in_passes(
-            views, lambda view: conn.exec_driver_sql(
-                f"CREATE OR REPLACE VIEW {q(located_table(view, 'mysql')[1])} AS {view.definition}".replace("%", "%%"))),
-            "mysql")
+
+        def create(view: View) -> None:
+            name = q(located_table(view, "mysql")[1])
+            conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {name} AS {view.definition}".replace("%", "%%"))
+
+        return rejection_warnings(create_in_passes(views, create), "mysql")
 
     def drop_shadow_sql(self) -> str:
         return f"DROP DATABASE IF EXISTS {self._q(self.name)}"
