@@ -41,7 +41,8 @@ Scale = Annotated[Optional[float], typer.Option("--scale", help="Multiply root-t
                                                                 "[default: 1]")]
 IfExists = Annotated[Optional[str], typer.Option(
     "--if-exists", help="When the target already has the tables: refuse, replace (drop and recreate) or truncate "
-                        "(keep the target's schema, e.g. from your migrations, and replace its rows). "
+                        "(keep the target's schema, e.g. from your migrations, and replace its rows; PostgreSQL "
+                        "materialized views over them are refreshed). "
                         "[default: refuse]")]
 Model = Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP)]

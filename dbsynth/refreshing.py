@@ -32,6 +32,7 @@ from dbsynth.errors import ConfigError
 from dbsynth.fingerprint import DRIFT_THRESHOLD, drift_reasons, fingerprint
 from dbsynth.io.engines import open_source, parse_url, safe_url
 from dbsynth.io.naming import relocated
+from dbsynth.io.views import translated_views
 from dbsynth.modelfile import ModelFileError, load_model, save_model
 from dbsynth.progress import Progress, SilentProgress
 from dbsynth.relational.fit import FittedDatabase
@@ -132,7 +133,7 @@ def refresh(model_or_source: str | Path, target: str, *, model_file: str | Path 
             result = _generate(written, engine, write_cfg, progress, started, rows_per_partition)
         tables = set(schema.table_names) | set(chosen.previous.table_names if chosen.previous else ())
         views = {v.name for v in schema.views} | {v.name for v in (chosen.previous.views if chosen.previous else ())}
-        swap_warnings = shadow.swap(tables, views, schema.views)
+        swap_warnings = shadow.swap(tables, views, translated_views(schema, engine.dialect.name)[0])
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(CloneResult)}
     fields["warnings"] = chosen.warnings + result.warnings + swap_warnings
     fields["seconds"] = time.perf_counter() - started

@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, Engine
 
 from dbsynth.errors import DbsynthError
 from dbsynth.atomic.server import ServerShadow
+from dbsynth.io.naming import located, located_table
 from dbsynth.io.views import create_in_passes, rejection_warnings
 from dbsynth.schema.model import View
 
@@ -85,11 +86,14 @@ class MariaDBShadow(ServerShadow):
             present = set(_base_tables(conn, self.database))
             _refuse_outside_references(conn, self.database, managed & present)
             new = _base_tables(conn, self.name)
+            made = set(conn.execute(sa.text("SELECT table_name FROM information_schema.views WHERE table_schema = :d"),
+                                    {"d": self.name}).scalars())
             conn.exec_driver_sql(f"CREATE DATABASE {old}")
             moves = [f"{db}.{q(t)} TO {old}.{q(t)}" for t in sorted(present & (managed | set(new)))]
             moves += [f"{shadow}.{q(t)} TO {db}.{q(t)}" for t in new]
             conn.exec_driver_sql("RENAME TABLE " + ", ".join(moves))
-            warnings = self._replace_views(conn, list(new_views), views)
+            # the write stage made (and warned about) the views in the shadow: those it made move over
+            warnings = self._replace_views(conn, [v for v in new_views if located_table(v, "mysql")[1] in made], views)
             conn.exec_driver_sql(f"DROP DATABASE {old}")
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {shadow}")
         return warnings
@@ -98,14 +102,23 @@ class MariaDBShadow(ServerShadow):
         """CREATE OR REPLACE every view of the model in the target, in passes (views may read views)."""
         q, db = self._q, self._q(self.database)
         for name in sorted(gone - {v.name for v in views}):
-            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {db}.{q(name)}")
+            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {db}.{q(_located_name(name))}")
         conn.exec_driver_sql(f"USE {db}")  # unqualified names in the definitions mean the target's tables
-        return rejection_warnings(create_in_passes(
-            views, lambda view: conn.exec_driver_sql(
-                f"CREATE OR REPLACE VIEW {q(view.name)} AS {view.definition}".replace("%", "%%"))))
+
+        def create(view: View) -> None:
+            name = q(located_table(view, "mysql")[1])
+            conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {name} AS {view.definition}".replace("%", "%%"))
+
+        return rejection_warnings(create_in_passes(views, create), "mysql")
 
     def drop_shadow_sql(self) -> str:
         return f"DROP DATABASE IF EXISTS {self._q(self.name)}"
+
+
+def _located_name(name: str) -> str:
+    """A model's "schema.view" as it is named in a MySQL database ("schema_view")."""
+    schema, _, local = name.rpartition(".")
+    return located(schema or None, local, "mysql")[1]
 
 
 def _refuse_outside_references(conn: sa.Connection, database: str, managed: set[str]) -> None:

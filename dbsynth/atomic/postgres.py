@@ -35,7 +35,7 @@ from dbsynth.errors import DbsynthError
 from dbsynth.io.ddl import drop_tables
 from dbsynth.io.views import create_views
 from dbsynth.atomic.server import ServerShadow
-from dbsynth.schema.model import View
+from dbsynth.schema.model import Schema, View
 
 SHADOW_PREFIX = "dbsynth_shadow_"
 APPLICATION_NAME = "dbsynth refresh"
@@ -106,7 +106,8 @@ class PostgresShadow(ServerShadow):
             drop_tables(conn, sorted(tables))
             for namespace, shadow in self._shadows(conn):
                 self._move(conn, shadow, namespace)
-            return create_views(conn, new_views)
+            # new_views are already in PostgreSQL's SQL (refreshing translated them): created as they are
+            return create_views(conn, Schema(tables=(), dialect="postgresql", views=new_views))
 
     def _shadows(self, conn: sa.Connection) -> list[tuple[str, str]]:
         """(namespace, its shadow) for every shadow this run made: the home's first."""

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
 from dbsynth.io.deferred_ddl import SetAside, restore, set_aside
-from dbsynth.io.views import create_views, drop_views, existing_views
+from dbsynth.io.views import create_views, drop_views, existing_views, refresh_materialized_views
 from dbsynth.io.naming import reflect_tables
 from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata
 from dbsynth.io.load import (
@@ -147,7 +147,7 @@ def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, as
     restore_not_null(conn, metadata)
     restore(conn, aside)
     reset_sequences(conn, metadata)
-    return create_views(conn, schema.views, schema.dialect)
+    return create_views(conn, schema)
 
 
 def one_line(exc: BaseException) -> str:
@@ -169,6 +169,8 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], p
             empty_tables(conn, [tables[n] for n in load_order])
             _load_parts(conn, tables.__getitem__, load_order, parts, rows, on_table, checks)
             reset_sequences(conn, tables.values())
+            refresh_materialized_views(conn, [conn.dialect.identifier_preparer.format_table(tables[n])
+                                              for n in load_order])
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
