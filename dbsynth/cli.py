@@ -67,8 +67,8 @@ Delta = Annotated[Optional[float], typer.Option("--delta", help="Differential pr
                                                                 "[default: 1e-6]")]
 MaxTrainRows = Annotated[Optional[int], typer.Option(
     "--max-train-rows", min=100,
-    help=f"Fit on whole subtrees of a share of root rows so that no table exceeds about this many rows. "
-         f"[default: {MAX_TRAIN_ROWS:,}]")]
+    help=f"Fit on whole subtrees of a share of root rows so that no table exceeds about this many rows; a "
+         f"source with a larger table is read as that sample, never whole. [default: {MAX_TRAIN_ROWS:,}]")]
 
 Schemas = Annotated[Optional[str], typer.Option(
     "--schemas", metavar="SCHEMA,...",
