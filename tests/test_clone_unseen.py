@@ -308,3 +308,34 @@ def test_small_cycle_tables_survive_a_training_sample(mysql_url: str, postgres_t
                 assert all(v is not None for (v,) in values), (table.name, col.name)
     assert {s for (s,) in rows_of(postgres_target, "customer", ["store_id"])} == \
         {s for (s,) in rows_of(postgres_target, "store", ["store_id"])}
+
+
+# -- ON DELETE SET NULL on a NOT NULL column (pagila 0.10.1's payment.rental_id): InnoDB refuses the FK ------
+
+SET_NULL_ON_NOT_NULL = """
+CREATE TABLE customer (customer_id integer PRIMARY KEY, name text NOT NULL);
+CREATE TABLE rental (rental_id serial PRIMARY KEY, customer_id smallint NOT NULL REFERENCES customer
+                     ON UPDATE CASCADE ON DELETE RESTRICT);
+CREATE TABLE payment (payment_id serial PRIMARY KEY,
+                      customer_id smallint NOT NULL REFERENCES customer ON UPDATE CASCADE ON DELETE RESTRICT,
+                      rental_id integer NOT NULL REFERENCES rental ON UPDATE CASCADE ON DELETE SET NULL,
+                      amount numeric(5,2) NOT NULL);
+INSERT INTO customer SELECT g, 'c' || g FROM generate_series(1, 80) g;
+INSERT INTO rental (customer_id) SELECT 1 + g % 80 FROM generate_series(1, 500) g;
+INSERT INTO payment (customer_id, rental_id, amount) SELECT 1 + g % 80, 1 + g % 500, (g % 10) + 0.99
+FROM generate_series(1, 700) g;
+"""
+
+
+def test_set_null_action_on_a_not_null_column_into_mariadb(postgres_url: str, mysql_target: str) -> None:
+    run_sql(postgres_url, SET_NULL_ON_NOT_NULL)
+    result = dbsynth.clone(postgres_url, mysql_target, seed=6)
+    assert result.rows["customer"] == 80 and abs(result.rows["payment"] - 700) <= 100
+    assert_integrity(mysql_target)
+    fks = {fk.columns: fk for fk in schema_of(mysql_target).table("payment").foreign_keys}
+    assert set(fks) == {("customer_id",), ("rental_id",)}          # both kept
+    assert fks[("rental_id",)].on_delete in (None, "RESTRICT", "NO ACTION")
+    assert fks[("rental_id",)].on_update == "CASCADE"
+    assert fks[("customer_id",)].on_update == "CASCADE"
+    assert any(w.startswith("foreign key payment_rental_id_fkey on table payment has ON DELETE SET NULL, but its "
+                            "column rental_id is NOT NULL") for w in result.warnings)

@@ -274,6 +274,9 @@ class _Builder:
                             f"column {table.name}.{c} is {table.column(c).type.source_name} and refers to "
                             f"{fk.referred_table}.{rc}, so it takes that key's type here (with CHECK (>= 0))")
             ondelete, onupdate = self._action(fk.on_delete, what), self._action(fk.on_update, what)
+            if self.dialect == "mysql":  # InnoDB refuses SET NULL on a NOT NULL column (errno 150); PostgreSQL takes it
+                ondelete, onupdate = (self._nullable_action(action, t, fk.columns, what, clause)
+                                      for action, clause in ((ondelete, "DELETE"), (onupdate, "UPDATE")))
             deferrable = fk.deferrable or None
             if deferrable and self.dialect == "mysql":
                 self.warnings.append(f"{what} is DEFERRABLE, which MySQL does not support; it is checked at once")
@@ -283,6 +286,16 @@ class _Builder:
                 name=self.claim(fk.name, "fk", t), ondelete=ondelete, onupdate=onupdate,
                 deferrable=deferrable, initially="DEFERRED" if deferrable and fk.initially_deferred else None,
             ))
+
+    def _nullable_action(self, action: str | None, t: sa.Table, columns: tuple[str, ...], what: str,
+                         clause: str) -> str | None:
+        """`action`, unless it is SET NULL on a column that is NOT NULL here: then none, with a warning."""
+        strict = [c for c in columns if not t.c[c].nullable]
+        if action != "SET NULL" or not strict:
+            return action
+        self.warnings.append(f"{what} has ON {clause} SET NULL, but its column {strict[0]} is NOT NULL, which "
+                             f"{self.dialect} refuses; the foreign key is kept without that action")
+        return None
 
     def _action(self, action: str | None, what: str) -> str | None:
         if not action:
