@@ -339,3 +339,25 @@ def test_set_null_action_on_a_not_null_column_into_mariadb(postgres_url: str, my
     assert fks[("customer_id",)].on_update == "CASCADE"
     assert any(w.startswith("foreign key payment_rental_id_fkey on table payment has ON DELETE SET NULL, but its "
                             "column rental_id is NOT NULL") for w in result.warnings)
+
+
+# -- a MariaDB view with string literals, which MariaDB stores as _utf8mb4'...' (sakila's staff_list) --------
+
+NAMED_VIEW = """
+CREATE TABLE person (person_id integer PRIMARY KEY, first_name varchar(20) NOT NULL, last_name varchar(20) NOT NULL);
+INSERT INTO person SELECT seq, CONCAT('f', seq % 7), CONCAT('l', seq % 11) FROM seq_1_to_50;
+SET NAMES utf8mb3;   -- as the mysql client loads sakila: the view keeps _utf8mb3'...' introducers
+CREATE VIEW person_list AS SELECT person_id AS id, CONCAT(first_name, ' ', last_name) AS name,
+       IF(person_id > 25, 'late', _utf8mb4'early') AS half FROM person;
+"""
+
+
+def test_mariadb_view_with_string_literals_into_postgresql(mysql_url: str, postgres_target: str) -> None:
+    run_sql(mysql_url, NAMED_VIEW)
+    result = dbsynth.clone(mysql_url, postgres_target, seed=2)
+    assert not [w for w in result.warnings if "person_list" in w]
+    people = {i: (f, l) for i, f, l in rows_of(postgres_target, "person", ["person_id", "first_name", "last_name"])}
+    listed = rows_of(postgres_target, "person_list", ["id", "name", "half"])
+    assert len(listed) == len(people) == 50
+    assert all(name == f"{people[i][0]} {people[i][1]}" and half == ("late" if i > 25 else "early")
+               for i, name, half in listed)
