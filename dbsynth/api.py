@@ -32,7 +32,7 @@ from dbsynth.relational.partitions import ROWS_PER_PARTITION, generate_partition
 from dbsynth.relational.rebalance import target_shares
 from dbsynth.relational.sample import table_rng
 from dbsynth.relational.facts import SourceFacts
-from dbsynth.relational.subset import root_sample_sizes, sample_roots, subtree_subset
+from dbsynth.relational.subset import root_sample_sizes, sample_roots, small_tables_as_roots, subtree_subset
 from dbsynth.schema.introspect import introspect
 from dbsynth.schema.model import Schema, Table
 
@@ -255,6 +255,7 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
         subset_rows = count_subsets(src, schema, wheres)
         # A root keeps the same number of rows whether or not a `where` rule thins it first.
         sizes = root_sample_sizes(schema, plans, facts.rows, max_rows)
+        plans = small_tables_as_roots(schema, plans, facts.rows, sizes)
         with stage(progress, "reading source sample", len(schema.tables)) as p:
             frames = read_sampled(src, schema, order, plans, sizes, rng, wheres, on_table=p.advance)
         full_rows = {**facts.rows, **subset_rows}
@@ -267,6 +268,8 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
         subset_rows = {name: int(mask.sum()) for name, mask in seeds.items()}
         if seeds:
             frames = subtree_subset(schema, order, plans, frames, seeds)
+        counted = {name: len(frame) for name, frame in frames.items()}
+        plans = small_tables_as_roots(schema, plans, counted, root_sample_sizes(schema, plans, counted, max_rows))
         sampled = sample_roots(schema, plans, frames, max_rows, rng)
         full_rows = {name: len(frame) for name, frame in frames.items()}
         if sampled:  # train on whole subtrees of a share of the roots: children per parent stay true

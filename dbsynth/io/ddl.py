@@ -23,6 +23,7 @@ from sqlalchemy.sql.ddl import sort_tables_and_constraints
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
 from dbsynth.graph import not_null_deferrals
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
+from dbsynth.io.expressions import EXTENSIONS_KEY, create_extensions, leave_out_rejected
 from dbsynth.io.naming import located, located_table, namespace_notes, relocated_sql
 from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
@@ -33,13 +34,16 @@ _DIALECTS = {"postgresql": postgresql.dialect, "mysql": mysql.dialect, "sqlite":
 # Kinds stored alike on every engine, so a CHECK over them means the same there (not booleans, intervals,
 # UUIDs, network addresses or arrays, whose cross-engine forms compare differently).
 _PORTABLE_CHECK_KINDS = {"integer", "decimal", "float", "text", "enum", "date", "datetime", "time"}
+SAME_ENGINE_KEY = "dbsynth_same_engine"   # metadata.info: the source's DEFAULTs and generated columns are kept
 _FK_ACTIONS = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"}
 
 
 def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[sa.MetaData, list[str]]:
     """SQLAlchemy tables for every table of `schema` on `dialect`, and what could not be kept."""
     dialect = "mysql" if dialect in MYSQL else dialect
-    md = sa.MetaData()
+    md = sa.MetaData(info={SAME_ENGINE_KEY: same_dialect})
+    if dialect == "postgresql" and same_dialect:
+        md.info[EXTENSIONS_KEY] = list(schema.extensions)
     build = _Builder(md, dialect, same_dialect)
     if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
         build.domains = {d.name: d for d in schema.domains}
@@ -270,6 +274,9 @@ class _Builder:
                             f"column {table.name}.{c} is {table.column(c).type.source_name} and refers to "
                             f"{fk.referred_table}.{rc}, so it takes that key's type here (with CHECK (>= 0))")
             ondelete, onupdate = self._action(fk.on_delete, what), self._action(fk.on_update, what)
+            if self.dialect == "mysql":  # InnoDB refuses SET NULL on a NOT NULL column (errno 150); PostgreSQL takes it
+                ondelete, onupdate = (self._nullable_action(action, t, fk.columns, what, clause)
+                                      for action, clause in ((ondelete, "DELETE"), (onupdate, "UPDATE")))
             deferrable = fk.deferrable or None
             if deferrable and self.dialect == "mysql":
                 self.warnings.append(f"{what} is DEFERRABLE, which MySQL does not support; it is checked at once")
@@ -279,6 +286,16 @@ class _Builder:
                 name=self.claim(fk.name, "fk", t), ondelete=ondelete, onupdate=onupdate,
                 deferrable=deferrable, initially="DEFERRED" if deferrable and fk.initially_deferred else None,
             ))
+
+    def _nullable_action(self, action: str | None, t: sa.Table, columns: tuple[str, ...], what: str,
+                         clause: str) -> str | None:
+        """`action`, unless it is SET NULL on a column that is NOT NULL here: then none, with a warning."""
+        strict = [c for c in columns if not t.c[c].nullable]
+        if action != "SET NULL" or not strict:
+            return action
+        self.warnings.append(f"{what} has ON {clause} SET NULL, but its column {strict[0]} is NOT NULL, which "
+                             f"{self.dialect} refuses; the foreign key is kept without that action")
+        return None
 
     def _action(self, action: str | None, what: str) -> str | None:
         if not action:
@@ -356,11 +373,13 @@ def _candidates(name: str, dialect: str) -> list[tuple[str | None, str]]:
     return out
 
 
-def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> None:
-    """Create every table, constraint, index and enum type of `metadata` on `conn`.
+def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """Create every table, constraint, index and enum type of `metadata` on `conn`; what was left out.
 
     Refuses when a table already exists rather than skipping it silently.
     Cyclic foreign keys are added by ALTER TABLE where the dialect allows it.
+    The source's extensions are created where the server offers them, and a DEFAULT or
+    generated column the target still rejects is left out with a warning (`io.expressions`).
     """
     insp = sa.inspect(conn)
     taken = [t.fullname for t in metadata.tables.values() if insp.has_table(t.name, schema=t.schema)]
@@ -372,10 +391,28 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> None:
         schemas |= {d.schema for d in metadata.info.get(DOMAINS_KEY, ()) if d.schema}
         for schema in sorted(schemas):
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}")
+    notes = create_extensions(conn, metadata)
+    if conn.dialect.name == "postgresql":
         create_domains(conn, metadata)
+        for enum in {id(e): e for e in _enum_types(metadata)}.values():  # the expressions' tries may cast to them
+            enum.create(conn, checkfirst=True)
+    if metadata.info.get(SAME_ENGINE_KEY):
+        notes += leave_out_rejected(conn, metadata)
     metadata.create_all(conn, checkfirst=True)  # checkfirst only matters for enum types now
     if conn.dialect.name == "postgresql":
         use_domains(conn, metadata)
+    return notes
+
+
+def _enum_types(metadata: sa.MetaData) -> list[sa.Enum]:
+    """The named enum types of `metadata`'s columns (in arrays too), as PostgreSQL creates them."""
+    found = []
+    for table in metadata.tables.values():
+        for col in table.columns:
+            typ = col.type.item_type if isinstance(col.type, sa.ARRAY) else col.type
+            if isinstance(typ, sa.Enum) and typ.name:
+                found.append(typ)
+    return found
 
 
 def drop_tables(conn: sa.Connection, names: list[str]) -> None:

@@ -114,8 +114,8 @@ def _prepare(engine: Engine, schema: Schema, existing: list[str],
     dialect = engine.dialect.name
     metadata, warnings = target_metadata(schema, dialect, same_dialect=same_family(dialect, schema.dialect))
     with engine.begin() as conn:
-        aside = prepare_tables(conn, schema, metadata, existing)
-    return metadata, aside, warnings
+        aside, notes = prepare_tables(conn, schema, metadata, existing)
+    return metadata, aside, warnings + notes
 
 
 def _undo(engine: Engine, schema: Schema, load_order: tuple[str, ...], truncate: bool) -> str:

@@ -121,7 +121,8 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
     try:
         with engine.begin() as conn:
             created = True
-            aside = prepare_tables(conn, schema, metadata, existing)
+            aside, notes = prepare_tables(conn, schema, metadata, existing)
+            warnings += notes
             _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table, checks)
             warnings += finish_tables(conn, schema, metadata, aside)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
@@ -132,13 +133,15 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
     return WriteResult(rows, tuple(warnings + checks.warnings + checks.tally.warnings()))
 
 
-def prepare_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, existing: list[str]) -> SetAside:
-    """Drop what --if-exists replace replaces, create the tables, set aside what is built after the load."""
+def prepare_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData,
+                   existing: list[str]) -> tuple[SetAside, list[str]]:
+    """Drop what --if-exists replace replaces, create the tables, set aside what is built after the load;
+    the warnings about what the target refused (`ddl.create_schema`)."""
     drop_views(conn, list(schema.views), existing_views(conn.engine, [v.name for v in schema.views]))
     if existing:
         drop_tables(conn, existing)
-    create_schema(conn, metadata)
-    return set_aside(conn, metadata)  # PostgreSQL: FKs and plain indexes are built after the load
+    notes = create_schema(conn, metadata)
+    return set_aside(conn, metadata), notes  # PostgreSQL: FKs and plain indexes are built after the load
 
 
 def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, aside: SetAside) -> list[str]:

@@ -18,7 +18,9 @@ from dbsynth.schema.model import (
     CheckConstraint, Column, Domain, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
     UniqueConstraint, View, qualified_name,
 )
-from dbsynth.schema.namespaces import ExtensionMembers, check_fk_targets, extension_members, namespaces
+from dbsynth.schema.namespaces import (
+    ExtensionMembers, check_fk_targets, extension_members, installed_extensions, namespaces,
+)
 from dbsynth.schema.types import classify
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         tables = _with_row_counts(engine, tables)
     return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=tuple(sorted(reader.views, key=lambda v: v.name)),
                   warnings=tuple(reader.warnings), notes=tuple(members.notes()),
-                  domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)))
+                  domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)),
+                  extensions=installed_extensions(engine))
 
 
 class _Reader:

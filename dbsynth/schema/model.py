@@ -199,6 +199,7 @@ class Schema:
     views: tuple[View, ...] = ()
     domains: tuple[Domain, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)   # information: what was left out on purpose
+    extensions: tuple[str, ...] = ()   # PostgreSQL extensions installed in the source (their functions in DEFAULTs)
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -226,6 +227,7 @@ class Schema:
             domains=tuple(Domain(**{**d, "checks": tuple(CheckConstraint(**c) for c in d.get("checks", ()))})
                           for d in data.get("domains", ())),
             notes=tuple(data.get("notes", ())),
+            extensions=tuple(data.get("extensions", ())),
         )
 
     @classmethod

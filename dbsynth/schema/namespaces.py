@@ -64,6 +64,16 @@ def extension_members(engine: sa.Engine) -> ExtensionMembers:
     return ExtensionMembers({(s, r): e for s, r, e in relations}, {s: e for s, e in schemas})
 
 
+def installed_extensions(engine: sa.Engine) -> tuple[str, ...]:
+    """The source's PostgreSQL extensions (not the built-in plpgsql): their functions may appear in DEFAULTs."""
+    if engine.dialect.name != "postgresql":
+        return ()
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' "
+                                     "ORDER BY extname")).scalars().all()
+    return tuple(names)
+
+
 def namespaces(inspector: sa.Inspector, dialect: str, wanted: Sequence[str] | None,
                members: ExtensionMembers) -> list[str | None]:
     """The namespaces to read; None is the default one (its tables keep bare names).

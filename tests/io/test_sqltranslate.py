@@ -49,3 +49,9 @@ def test_what_has_no_equivalent_is_none_with_a_reason() -> None:
 def test_function_names_map_the_targets_spelling_back_to_the_users() -> None:
     names = function_names("SELECT date_trunc('month', d), width_bucket(s, 0, 1, 2) FROM t", "postgresql", "sqlite")
     assert names["TIMESTAMP_TRUNC"] == "date_trunc" and names["WIDTH_BUCKET"] == "width_bucket"
+
+
+def test_mariadb_charset_introducers_are_dropped() -> None:
+    # MariaDB stores a view's string literals with their charset (sakila's customer_list)
+    assert translate_sql("concat(`a`,_utf8mb3' ',`b`,_utf8mb4'x')", "mariadb", "postgresql") == \
+        "\"a\" || ' ' || \"b\" || 'x'"

@@ -1,0 +1,109 @@
+"""DEFAULT and generated-column expressions a same-engine target rejects.
+
+A target of the source's engine gets the source's DEFAULTs and generated columns as written, but they may
+call functions the target lacks: an extension's (``uuid_generate_v1()`` from uuid-ossp) or the
+application's own. One such expression used to stop the whole clone. So a PostgreSQL target first gets
+the source's extensions that its server offers (``pg_available_extensions``); then each table's
+expressions are tried on a temporary table, and those the server still refuses are left out with a
+warning naming the column, the expression and the server's reason, while the rest is cloned.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+EXTENSIONS_KEY = "dbsynth_extensions"   # metadata.info: the source's PostgreSQL extensions
+
+
+def create_extensions(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """CREATE EXTENSION in a PostgreSQL target for each source extension its server offers; notes on the rest."""
+    wanted = metadata.info.get(EXTENSIONS_KEY, ())
+    if not wanted or conn.dialect.name != "postgresql":
+        return []
+    offered = dict(conn.execute(sa.text("SELECT name, installed_version FROM pg_available_extensions")).all())
+    notes: list[str] = []
+    for name in wanted:
+        if name not in offered:
+            notes.append(f"extension {name} of the source is not available on the target server; DEFAULTs and "
+                         f"generated columns calling its functions are left out")
+        elif offered[name] is None:
+            try:
+                with conn.begin_nested():
+                    conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {conn.dialect.identifier_preparer.quote(name)}")
+            except sa.exc.DBAPIError as exc:
+                notes.append(f"extension {name} of the source could not be created in the target "
+                             f"({_first_line(exc)}); DEFAULTs and generated columns calling its functions are left out")
+    return notes
+
+
+def leave_out_rejected(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """Drop from `metadata` the DEFAULTs and generated columns the target refuses; one warning for each.
+
+    Each table holding expressions is tried once as a temporary table (the usual case: accepted); only a
+    refused table is tried again expression by expression, to name the culprits.
+    """
+    notes: list[str] = []
+    for n, table in enumerate(metadata.tables.values()):
+        columns = [c for c in table.columns if _expression(c) is not None]
+        if not columns or _refusal(conn, table, {c.name for c in columns}, n) is None:
+            continue
+        for col in columns:
+            reason = _refusal(conn, table, {col.name}, n)
+            if reason is not None:
+                notes.append(_leave_out(table, col, reason))
+    return notes
+
+
+def _expression(col: sa.Column) -> str | None:
+    """The column's generated-column or DEFAULT expression as SQL text, if it has one."""
+    if col.computed is not None:
+        return str(col.computed.sqltext)
+    if isinstance(col.server_default, sa.DefaultClause):
+        arg = col.server_default.arg
+        return arg if isinstance(arg, str) else str(arg)
+    return None
+
+
+def _refusal(conn: sa.Connection, table: sa.Table, keep: set[str], n: int) -> str | None:
+    """None when a temporary copy of `table` (its columns and types, the expressions of `keep` only) is
+    accepted by the target; else the server's reason. Nothing of the try is left behind."""
+    probe = sa.Table(f"dbsynth_probe_{n}", sa.MetaData(), *[_probe_column(c, c.name in keep) for c in table.columns],
+                     prefixes=["TEMPORARY"])
+    try:
+        with conn.begin_nested() as savepoint:
+            probe.create(conn)
+            probe.drop(conn)   # MariaDB does not roll back a temporary table with the savepoint
+            savepoint.rollback()
+    except sa.exc.DBAPIError as exc:
+        return _first_line(exc)
+    return None
+
+
+def _probe_column(col: sa.Column, with_expression: bool) -> sa.Column:
+    args: list[sa.schema.SchemaItem] = []
+    default = None
+    if with_expression and col.computed is not None:
+        args.append(sa.Computed(col.computed.sqltext, persisted=col.computed.persisted))
+    elif with_expression and isinstance(col.server_default, sa.DefaultClause):
+        default = sa.DefaultClause(col.server_default.arg)
+    return sa.Column(col.name, col.type, *args, server_default=default, autoincrement=False)
+
+
+def _leave_out(table: sa.Table, col: sa.Column, reason: str) -> str:
+    """Take the refused expression off `col`; the warning that says so."""
+    where = f"column {table.info.get('dbsynth_name', table.name)}.{col.name}"
+    expression = _expression(col)
+    if col.computed is not None:
+        col.computed = None
+        col.server_default = col.server_onupdate = None
+        col.nullable = True
+        return (f"{where} is generated by {expression!r} in the source, which the target rejects ({reason}): "
+                f"it is a plain nullable column there, written as NULL")
+    col.server_default = None
+    return f"{where} has DEFAULT {expression}, which the target rejects ({reason}): the default was left out"
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
