@@ -251,6 +251,23 @@ def test_defaults_calling_functions_the_target_lacks(postgres_url: str, postgres
         engine.dispose()
 
 
+def test_a_check_calling_a_function_the_target_lacks_is_left_out_with_a_warning(postgres_url: str,
+                                                                                   postgres_target: str) -> None:
+    run_sql(postgres_url, "CREATE FUNCTION is_sku(t text) RETURNS boolean LANGUAGE sql IMMUTABLE "
+                          "AS $$ SELECT t ~ '^[A-Z]{2}[0-9]{3}$' $$; "
+                          "CREATE TABLE item (item_id serial PRIMARY KEY, sku text NOT NULL CONSTRAINT sku_format "
+                          "CHECK (is_sku(sku)), qty int NOT NULL CONSTRAINT qty_positive CHECK (qty > 0)); "
+                          "INSERT INTO item (sku, qty) SELECT chr(65 + i % 26) || chr(65 + i % 7) || "
+                          "lpad((i % 1000)::text, 3, '0'), 1 + i % 40 FROM generate_series(1, 300) i")
+    result = dbsynth.clone(postgres_url, postgres_target, seed=2)
+    assert result.rows["item"] == 300
+    assert any(w.startswith("CHECK sku_format (is_sku(sku)) on table item is rejected by the target (")
+               for w in result.warnings), result.warnings
+    checks = {c.name for c in schema_of(postgres_target).table("item").check_constraints}
+    assert "qty_positive" in checks and "sku_format" not in checks      # only the impossible one is left out
+    assert all(q > 0 for (q,) in rows_of(postgres_target, "item", ["qty"]))
+
+
 def test_an_extension_the_target_server_lacks_is_named(postgres_url: str) -> None:
     from dbsynth.io.expressions import EXTENSIONS_KEY, create_extensions
 

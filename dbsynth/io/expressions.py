@@ -1,4 +1,4 @@
-"""DEFAULT and generated-column expressions a same-engine target rejects.
+"""DEFAULT, generated-column and CHECK expressions a same-engine target rejects.
 
 A target of the source's engine gets the source's DEFAULTs and generated columns as written, but they may
 call functions the target lacks: an extension's (``uuid_generate_v1()`` from uuid-ossp) or the
@@ -45,12 +45,20 @@ def leave_out_rejected(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
     notes: list[str] = []
     for n, table in enumerate(metadata.tables.values()):
         columns = [c for c in table.columns if _expression(c) is not None]
-        if not columns or _refusal(conn, table, {c.name for c in columns}, n) is None:
+        checks = [c for c in table.constraints if isinstance(c, sa.CheckConstraint)]
+        if not (columns or checks) or _refusal(conn, table, {c.name for c in columns}, n, checks) is None:
             continue
         for col in columns:
             reason = _refusal(conn, table, {col.name}, n)
             if reason is not None:
                 notes.append(_leave_out(table, col, reason))
+        for check in checks:  # a CHECK calling the application's own function (is_valid_sku(code))
+            reason = _refusal(conn, table, set(), n, [check])
+            if reason is not None:
+                table.constraints.discard(check)
+                notes.append(f"CHECK {check.name or ''} ({check.sqltext}) on table "
+                             f"{table.info.get('dbsynth_name', table.name)} is rejected by the target ({reason}): "
+                             f"it was left out there".replace("CHECK  (", "CHECK ("))
     return notes
 
 
@@ -64,11 +72,13 @@ def _expression(col: sa.Column) -> str | None:
     return None
 
 
-def _refusal(conn: sa.Connection, table: sa.Table, keep: set[str], n: int) -> str | None:
-    """None when a temporary copy of `table` (its columns and types, the expressions of `keep` only) is
-    accepted by the target; else the server's reason. Nothing of the try is left behind."""
+def _refusal(conn: sa.Connection, table: sa.Table, keep: set[str], n: int,
+             checks: list[sa.CheckConstraint] = ()) -> str | None:  # type: ignore[assignment]
+    """None when a temporary copy of `table` (its columns and types, the expressions of `keep` only, the
+    given CHECKs, unnamed so no name clashes) is accepted by the target; else the server's reason.
+    Nothing of the try is left behind."""
     probe = sa.Table(f"dbsynth_probe_{n}", sa.MetaData(), *[_probe_column(c, c.name in keep) for c in table.columns],
-                     prefixes=["TEMPORARY"])
+                     *[sa.CheckConstraint(c.sqltext) for c in checks], prefixes=["TEMPORARY"])
     try:
         with conn.begin_nested() as savepoint:
             probe.create(conn)
