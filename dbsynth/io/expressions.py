@@ -79,10 +79,18 @@ def _refusal(conn: sa.Connection, table: sa.Table, keep: set[str], n: int,
     Nothing of the try is left behind."""
     probe = sa.Table(f"dbsynth_probe_{n}", sa.MetaData(), *[_probe_column(c, c.name in keep) for c in table.columns],
                      *[sa.CheckConstraint(c.sqltext) for c in checks], prefixes=["TEMPORARY"])
+    if conn.dialect.name in ("mysql", "mariadb"):
+        # No savepoint there: DDL commits implicitly and ends it. CREATE/DROP TEMPORARY TABLE commit
+        # nothing, and a refused CREATE leaves nothing behind.
+        try:
+            probe.create(conn)
+        except sa.exc.DBAPIError as exc:
+            return _first_line(exc)
+        conn.exec_driver_sql(f"DROP TEMPORARY TABLE {conn.dialect.identifier_preparer.quote(probe.name)}")
+        return None
     try:
         with conn.begin_nested() as savepoint:
             probe.create(conn)
-            probe.drop(conn)   # MariaDB does not roll back a temporary table with the savepoint
             savepoint.rollback()
     except sa.exc.DBAPIError as exc:
         return _first_line(exc)
