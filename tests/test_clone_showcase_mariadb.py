@@ -22,7 +22,7 @@ from dbsynth.io.naming import reflect_tables
 from dbsynth.report.integrity import duplicate_key_counts, orphan_counts
 from dbsynth.schema.compare import schema_differences
 from tests.helpers import load_mariadb_sql, schema_of
-from tests.test_clone_showcase import check_checks, check_not_null
+from tests.test_clone_showcase import check_checks, check_not_null, rows
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "showcase_mariadb.sql"
 HOSTILE = {"line one\nline two", "tab\there", "back\\slash", "it's \"quoted\"", "NULL", "\\N", "emoji 🎉 ok", "",
@@ -35,11 +35,6 @@ UNSIGNED_64 = 2**64 - 1
 def showcase_mariadb(mysql_url: str) -> str:
     load_mariadb_sql(mysql_url, FIXTURE)
     return mysql_url
-
-
-def rows(engine: sa.Engine, table: sa.Table) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(sa.select(table))]
 
 
 def documented(diff: str, dialect: str) -> bool:
