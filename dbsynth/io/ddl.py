@@ -154,6 +154,13 @@ class _Builder:
             t.append_constraint(sa.UniqueConstraint(*u.columns, name=name))
         for c in table.check_constraints:
             self.check(table, t, c)
+        for col in table.columns:  # a MySQL SET as a PostgreSQL array keeps its label set
+            if col.type.kind == "array" and col.type.values and self.dialect == "postgresql" and not self.same:
+                labels = ", ".join("'" + v.replace("'", "''") + "'" for v in col.type.values)
+                quoted = postgresql.dialect().identifier_preparer.quote(col.name)
+                t.append_constraint(sa.CheckConstraint(
+                    f"{quoted} <@ ARRAY[{labels}]::text[]",
+                    name=self.claim(None, "check", t, fallback=f"{local}_{col.name}_labels")))
         for col in table.columns:  # an unsigned integer in a wider signed type keeps its lower bound
             if unsigned_check(col.type, self.dialect):
                 t.append_constraint(sa.CheckConstraint(

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 TypeKind = Literal[
     "integer", "float", "decimal", "boolean", "date", "datetime", "time", "interval",
-    "text", "bytes", "json", "uuid", "enum", "array", "network", "other",
+    "text", "bytes", "json", "uuid", "enum", "array", "network", "bit", "range", "point", "xml", "tsvector",
+    "other",
 ]
 
 
@@ -23,7 +24,7 @@ class SqlType:
 
     kind: TypeKind
     source_name: str = ""          # the source dialect's spelling, e.g. "VARCHAR(40)"
-    length: int | None = None      # text/bytes maximum length
+    length: int | None = None      # text/bytes maximum length; bits of a bit(n) / bit varying(n)
     precision: int | None = None   # decimal precision or float bits
     scale: int | None = None       # decimal scale
     size: int | None = None        # integer storage bits: 16, 32, 64 (8 for tinyint)

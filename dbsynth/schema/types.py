@@ -26,6 +26,14 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
     source_name = _compile(t, dialect)
     if isinstance(t, postgresql.ARRAY) or isinstance(t, sa.ARRAY):
         return SqlType("array", source_name, item=classify(t.item_type, dialect))
+    if isinstance(t, postgresql.MONEY):  # 8-byte integer of cents: numeric(19, 2) holds every value
+        return SqlType("decimal", "MONEY", precision=19, scale=2)
+    if isinstance(t, (postgresql.BIT, mysql.BIT)):
+        return SqlType("bit", source_name, length=getattr(t, "length", None))
+    if isinstance(t, postgresql.ranges.AbstractSingleRange):
+        return SqlType("range", source_name.lower())
+    if isinstance(t, postgresql.TSVECTOR):
+        return SqlType("tsvector", "tsvector")
     if isinstance(t, mysql.TINYINT) and getattr(t, "display_width", None) == 1:
         return SqlType("boolean", source_name)
     if isinstance(t, sa.Boolean):
@@ -66,6 +74,22 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
     if isinstance(t, sa.String):
         return SqlType("text", source_name, length=t.length)
     return SqlType("other", source_name)
+
+
+# PostgreSQL types SQLAlchemy reflects as NullType, known by the catalog's spelling (format_type)
+_CATALOG_KINDS = {"point": "point", "xml": "xml", "tsvector": "tsvector"}
+
+
+def refine_catalog(t: SqlType) -> SqlType:
+    """A kind-"other" type named by the catalog (point, xml) as the kind dbsynth generates, if any."""
+    kind = _CATALOG_KINDS.get((t.source_name or "").lower())
+    return SqlType(kind, t.source_name.lower()) if t.kind == "other" and kind else t  # type: ignore[arg-type]
+
+
+def is_varying_bit(t: SqlType) -> bool:
+    """bit varying(n) / varbit (any length up to n) rather than bit(n) / BIT(n) (exactly n)."""
+    name = (t.source_name or "").upper()
+    return "VARYING" in name or "VARBIT" in name
 
 
 def _compile(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:

@@ -1,0 +1,85 @@
+"""Text-search vectors (PostgreSQL tsvector): lexemes drawn from the source's common vocabulary.
+
+A tsvector is a sorted set of lexemes (normalised words) with positions. What is
+learned: how many lexemes a value has (as model states) and the lexemes that
+occur in at least ``MIN_COUNT`` rows, with their row counts. Decoding draws that
+many distinct lexemes by frequency; a rare lexeme (a name, an id) is never
+emitted, and no source document is rebuilt: positions and weights are left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dbsynth.codecs.categorical import MIN_COUNT
+from dbsynth.codecs.lengths import draw_lengths, encode_lengths, length_groups
+
+MAX_LEXEMES = 2000
+_LEXEME = re.compile(r"'((?:[^']|'')*)'(?::[0-9A-D,]+)?|([^\s':]+)(?::[0-9A-D,]+)?")
+
+
+def lexemes(v: Any) -> list[str]:
+    """The lexemes of a tsvector's text form ("'cat':3 'fat':2" -> ['cat', 'fat'])."""
+    return [(quoted.replace("''", "'") if quoted is not None and quoted != "" else bare)
+            for quoted, bare in _LEXEME.findall(str(v)) if quoted or bare]
+
+
+class TsvectorCodec:
+    kind = "tsvector"
+
+    def __init__(self, lengths: list[list[int]], vocabulary: list[str], counts: list[int], has_null: bool) -> None:
+        self.lengths = [np.asarray(g, dtype=np.int64) for g in lengths]
+        self.vocabulary = list(vocabulary)
+        self.counts = np.asarray(counts, dtype=float)
+        self.has_null = has_null
+        self.n_states = len(self.lengths) + int(has_null)
+
+    @classmethod
+    def fit(cls, values: pd.Series) -> TsvectorCodec:
+        rows = [sorted(set(lexemes(v))) for v in values.dropna()]
+        counts = Counter(lex for r in rows for lex in r)
+        common = [(lex, n) for lex, n in counts.most_common(MAX_LEXEMES) if n >= MIN_COUNT]
+        sizes = np.array([min(len(r), len(common)) for r in rows], dtype=np.int64)
+        groups = length_groups(sizes) if sizes.size else [[0]]
+        return cls(groups, [lex for lex, _ in common], [n for _, n in common], bool(values.isna().any()))
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        isnull = values.isna().to_numpy(dtype=bool)
+        sizes = np.array([0 if n else min(len(set(lexemes(v))), len(self.vocabulary))
+                          for v, n in zip(values, isnull)], dtype=np.int64)
+        states = encode_lengths(self.lengths, sizes)
+        if self.has_null:
+            states[isnull] = len(self.lengths)
+        return states
+
+    def decode(self, states: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        sizes = draw_lengths(self.lengths, states, rng)
+        present = states < len(self.lengths)
+        p = self.counts / self.counts.sum() if self.counts.size else None
+        out: list[str | None] = []
+        for n, ok in zip(sizes.tolist(), present):
+            if not ok:
+                out.append(None)
+                continue
+            n = min(n, len(self.vocabulary))
+            picks = rng.choice(len(self.vocabulary), size=n, replace=False, p=p) if n else []
+            out.append(" ".join("'" + _escaped(self.vocabulary[i]) + "'" for i in sorted(picks)))
+        return pd.Series(out, dtype=object)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"kind": self.kind, "lengths": [g.tolist() for g in self.lengths], "vocabulary": self.vocabulary,
+                "counts": self.counts.tolist(), "has_null": self.has_null}
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> TsvectorCodec:
+        return cls(s["lengths"], s["vocabulary"], s["counts"], s["has_null"])
+
+
+def _escaped(lexeme: str) -> str:
+    """A lexeme quoted for tsvector input: backslashes and quotes doubled."""
+    return lexeme.replace("\\", "\\\\").replace("'", "''")
