@@ -20,12 +20,13 @@ from dbsynth.codecs.categorical import MIN_COUNT
 from dbsynth.codecs.lengths import draw_lengths, encode_lengths, length_groups
 
 MAX_LEXEMES = 2000
-_LEXEME = re.compile(r"'((?:[^']|'')*)'(?::[0-9A-D,]+)?|([^\s':]+)(?::[0-9A-D,]+)?")
+_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::[0-9A-D,]+)?|([^\s':]+)(?::[0-9A-D,]+)?")
+_ESCAPED = re.compile(r"''|\\(.)")
 
 
 def lexemes(v: Any) -> list[str]:
     """The lexemes of a tsvector's text form ("'cat':3 'fat':2" -> ['cat', 'fat'])."""
-    return [(quoted.replace("''", "'") if quoted is not None and quoted != "" else bare)
+    return [(_ESCAPED.sub(lambda m: m.group(1) or "'", quoted) if quoted else bare)
             for quoted, bare in _LEXEME.findall(str(v)) if quoted or bare]
 
 
