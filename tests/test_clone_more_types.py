@@ -24,6 +24,7 @@ from tests.test_clone_unseen import assert_integrity, run_sql, target_url
 N = 240
 
 PG_TYPES = f"""
+CREATE TYPE contact AS (label text, zip integer, since date, active boolean);
 CREATE TABLE account (
     id integer PRIMARY KEY,
     balance money,
@@ -35,7 +36,8 @@ CREATE TABLE account (
     slot tstzrange,
     spot point,
     doc xml,
-    words tsvector NOT NULL
+    words tsvector NOT NULL,
+    who contact
 );
 INSERT INTO account
 SELECT g,
@@ -54,7 +56,9 @@ SELECT g,
             ELSE ('<order id="' || g || '"><item sku="A' || g % 4 || '">widget ' || g || '</item>'
                   || '<qty>' || g % 9 || '</qty></order>')::xml END,
        to_tsvector('english', (ARRAY['quick brown fox', 'lazy dog sleeps', 'brown dog runs fast'])[1 + g % 3]
-                   || ' zork' || g)
+                   || ' zork' || g),
+       CASE WHEN g % 5 = 0 THEN NULL
+            ELSE ROW('desk ' || g % 4 || ', "b"', 10000 + g, DATE '2020-01-01' + g, g % 3 = 0)::contact END
 FROM generate_series(1, {N}) g;
 """
 
@@ -86,11 +90,13 @@ def _null_share(url: str, table: str, column: str) -> float:
 
 def test_postgres_types_generated_into_postgres(postgres_url: str, postgres_target: str) -> None:
     run_sql(postgres_url, PG_TYPES)
-    result = dbsynth.clone(postgres_url, postgres_target, seed=3)
+    dbsynth.clone(postgres_url, postgres_target, seed=3)
+    # a second clone replaces the tables and the composite type they use
+    result = dbsynth.clone(postgres_url, postgres_target, seed=3, if_exists="replace")
     assert result.rows["account"] == N
     assert not [w for w in result.warnings if "account." in w], result.warnings
     assert _column_types(postgres_target, "account") == _column_types(postgres_url, "account")
-    for column in ["balance", "flags", "mask", "seats", "band", "stay", "slot", "spot", "doc", "words"]:
+    for column in ["balance", "flags", "mask", "seats", "band", "stay", "slot", "spot", "doc", "words", "who"]:
         source, target = _null_share(postgres_url, "account", column), _null_share(postgres_target, "account", column)
         assert abs(source - target) <= 0.08, (column, source, target)
         assert target < 1.0, column
@@ -115,6 +121,11 @@ def test_postgres_types_generated_into_postgres(postgres_url: str, postgres_targ
     assert count("doc::text LIKE '%widget%'") == 0
     # tsvector: lexemes of the source's common vocabulary only (never the one-row 'zork<n>' words)
     lexemes = {lexeme for (lexeme,) in _lexemes(postgres_target)}
+    # composite type: recreated in the target, every field generated from the source's field values
+    assert count("who IS NOT NULL AND ((who).zip NOT BETWEEN 10001 AND 10240 OR (who).since < DATE '2020-01-02' "
+                 "OR (who).label IS NULL OR (who).active IS NULL)") == 0
+    assert count("(who).label LIKE 'desk %, \"b\"'") == count("who IS NOT NULL")
+    assert count("(who).active") > 0 and count("NOT (who).active") > 0
     assert lexemes and lexemes <= {"quick", "brown", "fox", "lazi", "dog", "sleep", "run", "fast"}, lexemes
 
 
@@ -153,14 +164,16 @@ def test_postgres_types_into_other_engines_are_mapped_with_warnings(
     expected = {"balance": "is MONEY, stored as NUMERIC(19, 2)", "mask": "is BIT VARYING(10), stored as VARCHAR(10)",
                 "seats": "is int4range, stored as JSON", "stay": "is daterange, stored as JSON",
                 "spot": "is POINT, stored as its text", "doc": "is XML, stored as text",
-                "words": "is TSVECTOR, stored as its text form"}
+                "words": "is TSVECTOR, stored as its text form",
+                "who": "has the composite type public.contact, stored as a JSON object of its fields"}
     if target_kind == "sqlite":
         expected["flags"] = "is BIT(6), stored as VARCHAR(6) of 0/1 digits"
     for column, text in expected.items():
         assert any(w.startswith(f"column account.{column} {text}") for w in result.warnings), column
-    rows = rows_of(target, "account", ["flags", "seats", "stay", "spot", "doc"])
+    rows = rows_of(target, "account", ["flags", "seats", "stay", "spot", "doc", "who"])
     assert all(r[0] is not None and r[2] is not None for r in rows)
-    for flags, seats, stay, spot, doc in rows:
+    assert any(r[5] is not None for r in rows)
+    for flags, seats, stay, spot, doc, who in rows:
         if target_kind == "mariadb":
             assert 0 <= _bit_number(flags) < 64
         else:
@@ -171,6 +184,9 @@ def test_postgres_types_into_other_engines_are_mapped_with_warnings(
                 assert obj["upper"] is None or obj["upper"] >= obj["lower"], obj
         assert spot is None or (spot.startswith("(") and spot.endswith(")"))
         assert doc is None or doc.startswith("<order id=")
+        contact = _object(who)
+        assert contact is None or (set(contact) == {"label", "zip", "since", "active"}
+                                   and 10001 <= contact["zip"] <= 10240 and isinstance(contact["active"], bool))
 
 
 MARIADB_TYPES = """

@@ -32,6 +32,7 @@ def codec_from_state(state: dict[str, Any]) -> Codec:
     from dbsynth.codecs.array import ArrayCodec, SetCodec
     from dbsynth.codecs.binary import BytesCodec
     from dbsynth.codecs.bits import BitCodec
+    from dbsynth.codecs.composite import CompositeCodec
     from dbsynth.codecs.categorical import CategoricalCodec
     from dbsynth.codecs.fake import FakeCodec
     from dbsynth.codecs.jsondoc import JsonCodec
@@ -46,5 +47,5 @@ def codec_from_state(state: dict[str, Any]) -> Codec:
 
     kinds = {c.kind: c for c in (ArrayCodec, BytesCodec, CategoricalCodec, ConstantCodec, FakeCodec,
                                  FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec, ShapedTextCodec,
-                                 BitCodec, PointCodec, RangeCodec, TsvectorCodec, XmlCodec)}
+                                 BitCodec, CompositeCodec, PointCodec, RangeCodec, TsvectorCodec, XmlCodec)}
     return kinds[state["kind"]].from_state(state)  # type: ignore[attr-defined]

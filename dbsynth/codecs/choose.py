@@ -10,6 +10,7 @@ from dbsynth.codecs import Codec
 from dbsynth.codecs.array import ArrayCodec, SetCodec
 from dbsynth.codecs.binary import BytesCodec
 from dbsynth.codecs.bits import BitCodec
+from dbsynth.codecs.composite import CompositeCodec
 from dbsynth.codecs.categorical import MIN_COUNT, CategoricalCodec
 from dbsynth.codecs.fake import FakeCodec
 from dbsynth.codecs.jsondoc import JsonCodec
@@ -77,7 +78,12 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
     if t.kind == "xml":
         return XmlCodec.fit(values, name=column.name)
     if t.kind == "tsvector":
-        return TsvectorCodec.fit(values)
+        return TsvectorCodec.fit(values, min_count)
+    if t.kind == "composite":
+        fields = [dataclasses.replace(column, name=f"{column.name}.{n}", type=ft, nullable=True) for n, ft in t.fields]
+        return CompositeCodec.fit(values, [n for n, _ in t.fields],
+                                  lambda i, items: choose_codec(table, fields[i], items, None, min_count),
+                                  [ft.kind == "boolean" for _, ft in t.fields])
     raise UnsupportedType(table, column.name, t.source_name or t.kind)
 
 

@@ -2,7 +2,7 @@
 
 A tsvector is a sorted set of lexemes (normalised words) with positions. What is
 learned: how many lexemes a value has (as model states) and the lexemes that
-occur in at least ``MIN_COUNT`` rows, with their row counts. Decoding draws that
+occur in at least ``MIN_COUNT`` rows (or the privacy settings' threshold for rare values), with their row counts. Decoding draws that
 many distinct lexemes by frequency; a rare lexeme (a name, an id) is never
 emitted, and no source document is rebuilt: positions and weights are left out.
 """
@@ -41,10 +41,11 @@ class TsvectorCodec:
         self.n_states = len(self.lengths) + int(has_null)
 
     @classmethod
-    def fit(cls, values: pd.Series) -> TsvectorCodec:
+    def fit(cls, values: pd.Series, min_count: int = MIN_COUNT) -> TsvectorCodec:
+        """Lexemes in fewer than `min_count` rows (the threshold rare categories get) are never emitted."""
         rows = [sorted(set(lexemes(v))) for v in values.dropna()]
         counts = Counter(lex for r in rows for lex in r)
-        common = [(lex, n) for lex, n in counts.most_common(MAX_LEXEMES) if n >= MIN_COUNT]
+        common = [(lex, n) for lex, n in counts.most_common(MAX_LEXEMES) if n >= max(min_count, MIN_COUNT)]
         sizes = np.array([min(len(r), len(common)) for r in rows], dtype=np.int64)
         groups = length_groups(sizes) if sizes.size else [[0]]
         return cls(groups, [lex for lex, _ in common], [n for _, n in common], bool(values.isna().any()))

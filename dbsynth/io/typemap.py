@@ -279,6 +279,36 @@ def _tsvector(t: SqlType, dialect: str) -> Mapped:
             "is TSVECTOR, stored as its text form ('lexeme' 'lexeme'); text search on it is not recreated")
 
 
+class CompositeJson(sa.JSON):
+    """A PostgreSQL composite value on another engine: a JSON object of its fields."""
+
+    cache_ok = True
+
+
+class CompositeType(sa.types.UserDefinedType):
+    """A PostgreSQL composite type by its (schema-qualified) name; values are written as record literals."""
+
+    cache_ok = True
+
+    def __init__(self, schema: str | None, name: str) -> None:
+        self.schema, self.name = schema, name
+
+    def get_col_spec(self, **kw: object) -> str:
+        prep = postgresql.dialect().identifier_preparer
+        return f"{prep.quote_schema(self.schema)}.{prep.quote(self.name)}" if self.schema else prep.quote(self.name)
+
+
+def composite_location(t: SqlType) -> tuple[str | None, str]:
+    """(schema, name) of a composite type from its catalog spelling 'public.postal'."""
+    schema, _, name = (t.source_name or "").rpartition(".")
+    return schema.strip('"') or None, name.strip('"')
+
+
+def _composite(t: SqlType, dialect: str) -> Mapped:
+    return CompositeJson(none_as_null=True), (f"has the composite type {t.source_name}, stored as a JSON object "
+                                              f"of its fields")
+
+
 def _other(t: SqlType, dialect: str) -> Mapped:
     return sa.Text(), f"has type {t.source_name or t.kind!r} with no portable equivalent, created as TEXT"
 
@@ -303,6 +333,8 @@ def same_engine_type(t: SqlType) -> sa.types.TypeEngine | None:
     dbsynth generates as text: ranges, point, xml, tsvector, bits, money); None for a user's or an
     extension's type (a schema-qualified name), which the target may lack."""
     name = t.source_name
+    if t.kind == "composite":   # created in the target from the source's definition (io.ddl)
+        return CompositeType(*composite_location(t))
     if (t.kind in _PG_OWN_KINDS and t.kind != "bit" and name and "." not in name) \
             or (t.kind == "decimal" and name == "MONEY"):
         return CatalogType(name.lower())
@@ -316,5 +348,5 @@ _MAPPERS = {
     "date": _date, "datetime": _datetime, "time": _time, "interval": _interval,
     "text": _text, "bytes": _bytes, "json": _json, "uuid": _uuid, "enum": _enum,
     "array": _array, "network": _network, "bit": _bit, "range": _range, "point": _point, "xml": _xml,
-    "tsvector": _tsvector, "other": _other,
+    "tsvector": _tsvector, "composite": _composite, "other": _other,
 }

@@ -21,7 +21,7 @@ from dbsynth.schema.model import (
 from dbsynth.schema.namespaces import (
     ExtensionMembers, check_fk_targets, extension_members, installed_extensions, namespaces,
 )
-from dbsynth.schema.types import classify, refine_catalog
+from dbsynth.schema.types import classify, refine_catalog, type_of_spelling
 
 log = logging.getLogger(__name__)
 _JSON = mysql.JSON()  # what a MariaDB JSON column is, once its json_valid CHECK is read
@@ -195,29 +195,49 @@ def _with_catalog_types(bind: sa.engine.Connectable, namespace: str | None, loca
     """
     if bind.dialect.name == "postgresql":
         query = sa.text(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), tn.nspname "
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), tn.nspname, "
+            "CASE WHEN t.typtype = 'c' THEN t.typrelid END "
             "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace "
             "WHERE c.relname = :table AND n.nspname = coalesce(:schema, current_schema()) "
             "AND a.attnum > 0 AND NOT a.attisdropped")
     elif bind.dialect.name in ("mysql", "mariadb"):
-        query = sa.text("SELECT column_name, upper(column_type), 'pg_catalog' FROM information_schema.columns "
+        query = sa.text("SELECT column_name, upper(column_type), 'pg_catalog', NULL FROM information_schema.columns "
                         "WHERE table_schema = coalesce(:schema, database()) AND table_name = :table")
     else:
         return columns
     with bind.connect() as conn:
-        found = {name: (spelling, owner) for name, spelling, owner in
+        found = {name: (spelling, owner, relid) for name, spelling, owner, relid in
                  conn.execute(query, {"table": local, "schema": namespace}).all()}
-    out = []
-    for c in columns:
-        if c.type.kind == "other" and c.name in found:
-            spelling, owner = found[c.name]
-            if owner != "pg_catalog" and "." not in spelling:
-                spelling = f"{owner}.{spelling}"
-            c = replace(c, type=refine_catalog(replace(c.type, source_name=spelling)))
-        out.append(c)
+        out = []
+        for c in columns:
+            if c.type.kind == "other" and c.name in found:
+                spelling, owner, relid = found[c.name]
+                if owner != "pg_catalog" and "." not in spelling:
+                    spelling = f"{owner}.{spelling}"
+                c = replace(c, type=refine_catalog(replace(c.type, source_name=spelling)))
+                if relid is not None:
+                    c = replace(c, type=_composite(conn, c.type, relid))
+            out.append(c)
     return tuple(out)
+
+
+# field kinds a composite value is generated with (its fields are written as text inside the record literal)
+_COMPOSITE_FIELD_KINDS = {"integer", "float", "decimal", "boolean", "date", "datetime", "time", "text", "uuid",
+                          "network", "bit", "point"}
+
+
+def _composite(conn: sa.Connection, t: SqlType, relid: int) -> SqlType:
+    """A PostgreSQL composite type with its fields; kind "other" (written NULL) if a field is of a kind
+    dbsynth does not write inside a record (arrays, nested composites, json, an enum)."""
+    rows = conn.execute(sa.text(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = :relid AND attnum > 0 AND NOT attisdropped ORDER BY attnum"), {"relid": relid}).all()
+    fields = tuple((name, type_of_spelling(spelling)) for name, spelling in rows)
+    if not fields or any(f.kind not in _COMPOSITE_FIELD_KINDS for _, f in fields):
+        return t
+    return replace(t, kind="composite", fields=fields)
 
 
 @dataclass(frozen=True)

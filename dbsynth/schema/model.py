@@ -14,7 +14,7 @@ from typing import Any, Literal
 TypeKind = Literal[
     "integer", "float", "decimal", "boolean", "date", "datetime", "time", "interval",
     "text", "bytes", "json", "uuid", "enum", "array", "network", "bit", "range", "point", "xml", "tsvector",
-    "other",
+    "composite", "other",
 ]
 
 
@@ -34,6 +34,7 @@ class SqlType:
     values: tuple[str, ...] = ()   # enum labels
     item: SqlType | None = None    # array element type
     domain: str | None = None      # PostgreSQL: the domain the column is declared with ("schema.name" or "name")
+    fields: tuple[tuple[str, SqlType], ...] = ()   # PostgreSQL composite type: its fields, in order
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ def _type_from_dict(d: dict[str, Any]) -> SqlType:
     d = dict(d)
     d["values"] = tuple(d.get("values", ()))
     d["item"] = _type_from_dict(d["item"]) if d.get("item") else None
+    d["fields"] = tuple((name, _type_from_dict(t)) for name, t in d.get("fields", ()))
     return SqlType(**d)
 
 

@@ -6,6 +6,8 @@ both key off that kind, so adding a type is a change here and nowhere else.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
@@ -84,6 +86,27 @@ def refine_catalog(t: SqlType) -> SqlType:
     """A kind-"other" type named by the catalog (point, xml) as the kind dbsynth generates, if any."""
     kind = _CATALOG_KINDS.get((t.source_name or "").lower())
     return SqlType(kind, t.source_name.lower()) if t.kind == "other" and kind else t  # type: ignore[arg-type]
+
+
+def type_of_spelling(spelling: str) -> SqlType:
+    """The SqlType of a PostgreSQL type named by format_type ('character varying(20)', 'numeric(5,2)'),
+    for the fields of a composite type, which SQLAlchemy does not reflect."""
+    dialect = postgresql.dialect()
+    name, _, args = spelling.partition("(")
+    cls = postgresql.base.ischema_names.get(name.strip().lower().removesuffix("[]"))
+    if cls is None or name.strip().endswith("[]"):
+        return refine_catalog(SqlType("other", spelling))
+    numbers = [int(a) for a in args.rstrip(")").split(",") if a.strip().isdigit()]
+    try:
+        if issubclass(cls, (sa.DateTime, sa.Time)):
+            typ = cls(timezone="with time zone" in spelling)
+        else:
+            typ = cls(*numbers) if numbers else cls()
+    except TypeError:
+        typ = cls()
+    sql_type = classify(typ, dialect)
+    keep = sql_type.kind == "other" or sql_type.source_name == "MONEY"
+    return sql_type if keep else dataclasses.replace(sql_type, source_name=spelling)
 
 
 def is_varying_bit(t: SqlType) -> bool:

@@ -98,3 +98,23 @@ def test_tsvector_lexemes_come_from_the_common_vocabulary() -> None:
     vocabulary = {"brown", "fox", "quick", "dog", "lazi", "fast", "run"}
     assert all(set(lexemes(v)) <= vocabulary and lexemes(v) for v in out)
     assert lexemes("'it''s':1 'a\\\\b'") == ["it's", "a\\b"]     # PostgreSQL's escapes undone
+
+
+def test_composite_values_parse_and_rebuild_as_record_literals() -> None:
+    from dbsynth.codecs.categorical import CategoricalCodec
+    from dbsynth.codecs.composite import CompositeCodec, parse_record, record_literal
+    from dbsynth.codecs.numeric import NumericCodec
+
+    assert parse_record('("a, \\"b\\"",12,,t)') == ['a, "b"', "12", None, "t"]
+    assert parse_record(record_literal(['a, "b"', 12, None, True])) == ['a, "b"', "12", None, "t"]
+    values = pd.Series([f'("desk {i % 3}",{100 + i},{"t" if i % 2 else "f"})' for i in range(90)] + [None] * 10,
+                       dtype=object)
+    kinds = [lambda v: CategoricalCodec.fit(v, min_count=1), lambda v: NumericCodec.fit(v, "integer"),
+             lambda v: CategoricalCodec.fit(v, min_count=1)]
+    codec = CompositeCodec.fit(values, ["label", "n", "ok"], lambda i, v: kinds[i](v), [False, False, True])
+    out = roundtrip(codec, values)
+    assert out.isna().sum() == 10
+    for doc in out.dropna():
+        assert doc["label"] in {"desk 0", "desk 1", "desk 2"} and 100 <= doc["n"] <= 189
+        assert isinstance(doc["ok"], bool)
+        assert parse_record(record_literal(list(doc.values())))[0] == doc["label"]
