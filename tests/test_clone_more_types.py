@@ -35,6 +35,8 @@ CREATE TABLE account (
     stay daterange NOT NULL,
     slot tstzrange,
     spot point,
+    area box,
+    zone circle,
     doc xml,
     words tsvector NOT NULL,
     who contact
@@ -52,6 +54,8 @@ SELECT g,
             ELSE tstzrange(TIMESTAMPTZ '2022-03-01 08:00+00' + g * INTERVAL '1 hour',
                            TIMESTAMPTZ '2022-03-01 09:30+00' + g * INTERVAL '1 hour') END,
        CASE WHEN g % 7 = 0 THEN NULL ELSE point(g % 30, (g * 3) % 17 + 0.5) END,
+       box(point(g % 12, g % 5), point(g % 12 + 1 + g % 4, g % 5 + 3)),
+       CASE WHEN g % 2 = 0 THEN NULL ELSE circle(point(g % 9, 1), 0.5 + g % 3) END,
        CASE WHEN g % 3 = 0 THEN NULL
             ELSE ('<order id="' || g || '"><item sku="A' || g % 4 || '">widget ' || g || '</item>'
                   || '<qty>' || g % 9 || '</qty></order>')::xml END,
@@ -96,7 +100,8 @@ def test_postgres_types_generated_into_postgres(postgres_url: str, postgres_targ
     assert result.rows["account"] == N
     assert not [w for w in result.warnings if "account." in w], result.warnings
     assert _column_types(postgres_target, "account") == _column_types(postgres_url, "account")
-    for column in ["balance", "flags", "mask", "seats", "band", "stay", "slot", "spot", "doc", "words", "who"]:
+    for column in ["balance", "flags", "mask", "seats", "band", "stay", "slot", "spot", "area", "zone", "doc", "words",
+                   "who"]:
         source, target = _null_share(postgres_url, "account", column), _null_share(postgres_target, "account", column)
         assert abs(source - target) <= 0.08, (column, source, target)
         assert target < 1.0, column
@@ -115,6 +120,9 @@ def test_postgres_types_generated_into_postgres(postgres_url: str, postgres_targ
     assert count("lower(stay) < DATE '2021-01-02' OR lower(stay) > DATE '2021-09-01'") == 0
     # point: both coordinates within the source's
     assert count("spot[0] < 0 OR spot[0] > 29 OR spot[1] < 0.5 OR spot[1] > 16.5") == 0
+    # box and circle: corners, sizes and radii within the source's
+    assert count("width(area) NOT BETWEEN 1 AND 4 OR height(area) <> 3 OR (area[1])[0] NOT BETWEEN 0 AND 11") == 0
+    assert count("radius(zone) NOT BETWEEN 0.5 AND 2.5 OR (center(zone))[1] <> 1") == 0
     # xml: well-formed (PostgreSQL parsed it) with the source's element structure; no source text
     assert count("doc IS NOT NULL") > 0
     assert count("doc IS NOT NULL AND NOT xpath_exists('/order/item/@sku', doc)") == 0

@@ -40,12 +40,12 @@ def codec_from_state(state: dict[str, Any]) -> Codec:
     from dbsynth.codecs.lexemes import TsvectorCodec
     from dbsynth.codecs.network import NetworkCodec
     from dbsynth.codecs.numeric import NumericCodec
-    from dbsynth.codecs.pairs import PointCodec, RangeCodec
+    from dbsynth.codecs.pairs import GeometricCodec, RangeCodec
     from dbsynth.codecs.shaped import ShapedTextCodec
     from dbsynth.codecs.text import FreeTextCodec
     from dbsynth.codecs.xmldoc import XmlCodec
 
     kinds = {c.kind: c for c in (ArrayCodec, BytesCodec, CategoricalCodec, ConstantCodec, FakeCodec,
                                  FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec, ShapedTextCodec,
-                                 BitCodec, CompositeCodec, PointCodec, RangeCodec, TsvectorCodec, XmlCodec)}
+                                 BitCodec, CompositeCodec, GeometricCodec, RangeCodec, TsvectorCodec, XmlCodec)}
     return kinds[state["kind"]].from_state(state)  # type: ignore[attr-defined]

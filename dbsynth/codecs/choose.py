@@ -18,7 +18,7 @@ from dbsynth.codecs.jsonvalues import looks_like_json
 from dbsynth.codecs.lexemes import TsvectorCodec
 from dbsynth.codecs.network import NetworkCodec, network_subtype
 from dbsynth.codecs.numeric import NumericCodec
-from dbsynth.codecs.pairs import PointCodec, RangeCodec
+from dbsynth.codecs.pairs import GeometricCodec, RangeCodec, geometric_shape
 from dbsynth.codecs.shaped import ShapedTextCodec
 from dbsynth.codecs.text import FreeTextCodec
 from dbsynth.codecs.xmldoc import XmlCodec
@@ -73,8 +73,8 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
         return BitCodec.fit(values, t.length, fixed=not is_varying_bit(t))
     if t.kind == "range":
         return RangeCodec.fit(values, t.source_name)
-    if t.kind == "point":
-        return PointCodec.fit(values)
+    if t.kind == "geometric":
+        return GeometricCodec.fit(values, geometric_shape(t.source_name))
     if t.kind == "xml":
         return XmlCodec.fit(values, name=column.name)
     if t.kind == "tsvector":

@@ -1,4 +1,4 @@
-"""Values made of two numbers: PostgreSQL points (x, y) and ranges (lower, upper).
+"""Values made of a few numbers: PostgreSQL points (x, y), boxes, circles and ranges (lower, upper).
 
 Each part is binned like a number column of its own (`NumericCodec`: quantile
 bins, values drawn from the bin's own values); the column's model state is the
@@ -22,7 +22,6 @@ import pandas as pd
 from dbsynth.codecs.numeric import NumericCodec, from_numbers, to_numbers
 
 MAX_PAIRS = 48       # joint (form, first bin, second bin) states kept: the most frequent
-_POINT = re.compile(r"^\s*\(?\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)?\s*$")
 _RANGE = re.compile(r'^\s*([\[(])\s*("?)(.*?)\2\s*,\s*("?)(.*?)\4\s*([\])])\s*$')
 
 # range type name -> (value kind of its elements, time zone)
@@ -83,60 +82,99 @@ def _fit_part(numbers: np.ndarray, value_kind: str) -> NumericCodec:
     return NumericCodec.fit(pd.Series(present if present.size else [0.0]), number_kind)
 
 
-class PointCodec:
-    """A point: x and y binned, their bins modelled together."""
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# numbers in a value's text: point (x,y); box (x1,y1),(x2,y2); circle <(x,y),r>
+SHAPES = {"point": 2, "box": 4, "circle": 3}
 
-    kind = "point"
 
-    def __init__(self, x: NumericCodec, y: NumericCodec, joint: _JointStates) -> None:
-        self.x, self.y, self.joint = x, y, joint
+class GeometricCodec:
+    """A point, box or circle: x and y (a box's lower-left corner, a circle's centre) binned and their bins
+    modelled together with the bins of the box's width and height or the circle's radius."""
+
+    kind = "geometric"
+
+    def __init__(self, shape: str, parts: list[NumericCodec], joint: _JointStates) -> None:
+        self.shape, self.parts, self.joint = shape, parts, joint
         self.n_states = joint.n_states
 
     @classmethod
-    def fit(cls, values: pd.Series) -> PointCodec:
-        xs, ys = _point_numbers(values)
-        x, y = _fit_part(xs, "float"), _fit_part(ys, "float")
-        present = ~np.isnan(xs)
-        keys = list(zip(["p"] * int(present.sum()), _bins(x, xs[present]).tolist(), _bins(y, ys[present]).tolist()))
-        return cls(x, y, _JointStates.fit(keys, bool((~present).any())))
+    def fit(cls, values: pd.Series, shape: str = "point") -> GeometricCodec:
+        numbers = _shape_numbers(values, shape)
+        parts = [_fit_part(numbers[:, i], "float") for i in range(numbers.shape[1])]
+        present = ~np.isnan(numbers).any(axis=1)
+        keys = _shape_keys(parts, numbers[present])
+        return cls(shape, parts, _JointStates.fit(keys, bool((~present).any())))
 
     def encode(self, values: pd.Series) -> np.ndarray:
-        xs, ys = _point_numbers(values)
-        bx, by = _bins(self.x, xs), _bins(self.y, ys)
-        null = len(self.joint.keys)
-        return np.array([null if np.isnan(a) and self.joint.has_null else self.joint.state(("p", int(i), int(j)))
-                         for a, i, j in zip(xs, bx, by)], dtype=np.int64)
+        numbers = _shape_numbers(values, self.shape)
+        present = ~np.isnan(numbers).any(axis=1)
+        out = np.full(len(values), len(self.joint.keys) if self.joint.has_null else 0, dtype=np.int64)
+        out[present] = [self.joint.state(k) for k in _shape_keys(self.parts, numbers[present])]
+        return out
 
     def decode(self, states: np.ndarray, rng: np.random.Generator) -> pd.Series:
         keys = self.joint.keys
         present = states < len(keys)
-        bx = np.array([keys[s][1] if p else -1 for s, p in zip(states, present)], dtype=np.int64)
-        by = np.array([keys[s][2] if p else -1 for s, p in zip(states, present)], dtype=np.int64)
-        xs, ys = _draw(self.x, bx, rng), _draw(self.y, by, rng)
-        out = [f"({_num(x)},{_num(y)})" if p and not np.isnan(x) and not np.isnan(y) else None
-               for x, y, p in zip(xs, ys, present)]
+        pick = [keys[s] if p else ("", -1, -1) for s, p in zip(states, present)]
+        extra = [[int(b) for b in k[0].split(":")] if k[0] not in ("", "p") else [] for k in pick]
+        columns = []
+        for i, part in enumerate(self.parts):
+            bins = np.array([k[i + 1] if i < 2 else (e[i - 2] if len(e) > i - 2 else -1)
+                             for k, e in zip(pick, extra)], dtype=np.int64)
+            columns.append(_draw(part, bins, rng))
+        numbers = np.column_stack(columns)
+        out = [_shape_text(self.shape, row) if p and not np.isnan(row).any() else None
+               for row, p in zip(numbers, present)]
         return pd.Series(out, dtype=object)
 
     def to_state(self) -> dict[str, Any]:
-        return {"kind": self.kind, "x": self.x.to_state(), "y": self.y.to_state(),
+        return {"kind": self.kind, "shape": self.shape, "parts": [p.to_state() for p in self.parts],
                 "keys": [list(k) for k in self.joint.keys], "has_null": self.joint.has_null}
 
     @classmethod
-    def from_state(cls, s: dict[str, Any]) -> PointCodec:
-        return cls(NumericCodec.from_state(s["x"]), NumericCodec.from_state(s["y"]),
-                   _JointStates(s["keys"], s["has_null"]))
+    def from_state(cls, s: dict[str, Any]) -> GeometricCodec:
+        return cls(s["shape"], [NumericCodec.from_state(p) for p in s["parts"]], _JointStates(s["keys"], s["has_null"]))
 
 
-def _point_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = np.full(len(values), np.nan), np.full(len(values), np.nan)
+def geometric_shape(source_name: str) -> str:
+    """point, box or circle from the type's name."""
+    name = (source_name or "").lower()
+    return name if name in SHAPES else "point"
+
+
+def _shape_numbers(values: pd.Series, shape: str) -> np.ndarray:
+    """Rows of (x, y[, w, h | r]) per value; NaN for NULL or text that is not such a shape."""
+    width = SHAPES[shape]
+    out = np.full((len(values), width), np.nan)
     for i, v in enumerate(values.to_numpy(dtype=object)):
-        match = _POINT.match(str(v)) if not _isnull(v) else None
-        if match:
-            try:
-                xs[i], ys[i] = float(match.group(1)), float(match.group(2))
-            except ValueError:
-                pass
-    return xs, ys
+        if _isnull(v):
+            continue
+        found = [float(n) for n in _NUMBER.findall(str(v))]
+        if len(found) != width:
+            continue
+        if shape == "box":
+            x1, y1, x2, y2 = found
+            found = [min(x1, x2), min(y1, y2), abs(x1 - x2), abs(y1 - y2)]
+        out[i] = found
+    return out
+
+
+def _shape_keys(parts: list[NumericCodec], numbers: np.ndarray) -> list[tuple[str, int, int]]:
+    """(bins of the extra parts joined, or 'p'; bin of x; bin of y) per row."""
+    if not numbers.size:
+        return []
+    bins = np.column_stack([_bins(p, numbers[:, i]) for i, p in enumerate(parts)])
+    return [(":".join(str(int(b)) for b in row[2:]) or "p", int(row[0]), int(row[1])) for row in bins]
+
+
+def _shape_text(shape: str, row: np.ndarray) -> str:
+    if shape == "box":
+        x, y, w, h = row
+        return f"({_num(x + max(w, 0))},{_num(y + max(h, 0))}),({_num(x)},{_num(y)})"
+    if shape == "circle":
+        x, y, r = row
+        return f"<({_num(x)},{_num(y)}),{_num(max(r, 0))}>"
+    return f"({_num(row[0])},{_num(row[1])})"
 
 
 class RangeCodec:

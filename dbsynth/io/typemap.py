@@ -78,7 +78,7 @@ def key_safe(t: SqlType, dialect: str) -> tuple[sa.types.TypeEngine, str | None]
     """
     if dialect not in MYSQL:
         return None
-    if t.kind in ("text", "network", "other", "xml", "tsvector", "point") and (t.length is None or t.length > MYSQL_KEY_TEXT_LENGTH * 3):
+    if t.kind in ("text", "network", "other", "xml", "tsvector", "geometric") and (t.length is None or t.length > MYSQL_KEY_TEXT_LENGTH * 3):
         return (sa.String(MYSQL_KEY_TEXT_LENGTH),
                 f"is in a key or index, so it becomes VARCHAR({MYSQL_KEY_TEXT_LENGTH}) on MySQL "
                 f"(TEXT cannot be indexed); longer values will be rejected")
@@ -266,8 +266,10 @@ def _range(t: SqlType, dialect: str) -> Mapped:
                                           f"is infinite)")
 
 
-def _point(t: SqlType, dialect: str) -> Mapped:
-    return sa.String(100), "is POINT, stored as its text '(x,y)' in VARCHAR(100)"
+def _geometric(t: SqlType, dialect: str) -> Mapped:
+    shape = (t.source_name or "point").upper()
+    form = {"POINT": "'(x,y)'", "BOX": "'(x2,y2),(x1,y1)'", "CIRCLE": "'<(x,y),r>'"}.get(shape, "text")
+    return sa.String(200), f"is {shape}, stored as its text {form} in VARCHAR(200)"
 
 
 def _xml(t: SqlType, dialect: str) -> Mapped:
@@ -325,7 +327,7 @@ class CatalogType(sa.types.UserDefinedType):
         return self.spelling
 
 
-_PG_OWN_KINDS = ("range", "point", "xml", "tsvector")
+_PG_OWN_KINDS = ("range", "geometric", "xml", "tsvector")
 
 
 def same_engine_type(t: SqlType) -> sa.types.TypeEngine | None:
@@ -347,6 +349,6 @@ _MAPPERS = {
     "integer": _integer, "float": _float, "decimal": _decimal, "boolean": _boolean,
     "date": _date, "datetime": _datetime, "time": _time, "interval": _interval,
     "text": _text, "bytes": _bytes, "json": _json, "uuid": _uuid, "enum": _enum,
-    "array": _array, "network": _network, "bit": _bit, "range": _range, "point": _point, "xml": _xml,
+    "array": _array, "network": _network, "bit": _bit, "range": _range, "geometric": _geometric, "xml": _xml,
     "tsvector": _tsvector, "composite": _composite, "other": _other,
 }

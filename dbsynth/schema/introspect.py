@@ -225,7 +225,7 @@ def _with_catalog_types(bind: sa.engine.Connectable, namespace: str | None, loca
 
 # field kinds a composite value is generated with (its fields are written as text inside the record literal)
 _COMPOSITE_FIELD_KINDS = {"integer", "float", "decimal", "boolean", "date", "datetime", "time", "text", "uuid",
-                          "network", "bit", "point"}
+                          "network", "bit", "geometric"}
 
 
 def _composite(conn: sa.Connection, t: SqlType, relid: int) -> SqlType:

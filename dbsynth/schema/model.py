@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 TypeKind = Literal[
     "integer", "float", "decimal", "boolean", "date", "datetime", "time", "interval",
-    "text", "bytes", "json", "uuid", "enum", "array", "network", "bit", "range", "point", "xml", "tsvector",
+    "text", "bytes", "json", "uuid", "enum", "array", "network", "bit", "range", "geometric", "xml", "tsvector",
     "composite", "other",
 ]
 

@@ -79,11 +79,12 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
 
 
 # PostgreSQL types SQLAlchemy reflects as NullType, known by the catalog's spelling (format_type)
-_CATALOG_KINDS = {"point": "point", "xml": "xml", "tsvector": "tsvector"}
+_CATALOG_KINDS = {"point": "geometric", "box": "geometric", "circle": "geometric", "xml": "xml",
+                  "tsvector": "tsvector"}
 
 
 def refine_catalog(t: SqlType) -> SqlType:
-    """A kind-"other" type named by the catalog (point, xml) as the kind dbsynth generates, if any."""
+    """A kind-"other" type named by the catalog (point, box, circle, xml) as the kind dbsynth generates, if any."""
     kind = _CATALOG_KINDS.get((t.source_name or "").lower())
     return SqlType(kind, t.source_name.lower()) if t.kind == "other" and kind else t  # type: ignore[arg-type]
 

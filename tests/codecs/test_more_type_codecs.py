@@ -13,7 +13,7 @@ import pandas as pd
 from dbsynth.codecs import Codec, codec_from_state
 from dbsynth.codecs.bits import BitCodec
 from dbsynth.codecs.lexemes import TsvectorCodec, lexemes
-from dbsynth.codecs.pairs import PointCodec, RangeCodec, parse_range
+from dbsynth.codecs.pairs import GeometricCodec, RangeCodec, parse_range
 from dbsynth.codecs.xmldoc import XmlCodec
 
 
@@ -74,10 +74,24 @@ def test_timestamp_ranges_from_range_objects() -> None:
 
 def test_points_keep_each_coordinate_range() -> None:
     values = pd.Series([f"({i % 10},{(i * 3) % 7 + 0.5})" for i in range(150)], dtype=object)
-    out = roundtrip(PointCodec.fit(values), values)
+    out = roundtrip(GeometricCodec.fit(values), values)
     for v in out:
         x, y = map(float, v.strip("()").split(","))
         assert 0 <= x <= 9 and 0.5 <= y <= 6.5
+
+
+def test_boxes_and_circles_keep_corners_sizes_and_radii() -> None:
+    boxes = pd.Series([f"({i % 10 + 1 + i % 3},{i % 5 + 2}),({i % 10},{i % 5})" for i in range(150)] + [None] * 5,
+                      dtype=object)
+    out = roundtrip(GeometricCodec.fit(boxes, "box"), boxes)
+    assert out.isna().sum() == 5
+    for v in out.dropna():
+        x2, y2, x1, y1 = (float(n) for n in v.replace("(", "").replace(")", "").split(","))
+        assert x2 >= x1 and y2 >= y1 and 1 <= x2 - x1 <= 3 and y2 - y1 == 2 and 0 <= x1 <= 9
+    circles = pd.Series([f"<({i % 7},{i % 4}),{1 + i % 3}>" for i in range(120)], dtype=object)
+    for v in roundtrip(GeometricCodec.fit(circles, "circle"), circles):
+        x, y, r = (float(n) for n in v.strip("<>").replace("(", "").replace(")", "").split(","))
+        assert 0 <= x <= 6 and 0 <= y <= 3 and 1 <= r <= 3
 
 
 def test_xml_keeps_elements_and_attributes_never_source_text() -> None:
