@@ -39,6 +39,7 @@ class TsvectorCodec:
         self.counts = np.asarray(counts, dtype=float)
         self.has_null = has_null
         self.n_states = len(self.lengths) + int(has_null)
+        self._quoted = ["'" + _escaped(lex) + "'" for lex in self.vocabulary]
 
     @classmethod
     def fit(cls, values: pd.Series, min_count: int = MIN_COUNT) -> TsvectorCodec:
@@ -60,17 +61,21 @@ class TsvectorCodec:
         return states
 
     def decode(self, states: np.ndarray, rng: np.random.Generator) -> pd.Series:
-        sizes = draw_lengths(self.lengths, states, rng)
+        sizes = np.minimum(draw_lengths(self.lengths, states, rng), len(self.vocabulary))
         present = states < len(self.lengths)
-        p = self.counts / self.counts.sum() if self.counts.size else None
-        out: list[str | None] = []
-        for n, ok in zip(sizes.tolist(), present):
-            if not ok:
-                out.append(None)
-                continue
-            n = min(n, len(self.vocabulary))
-            picks = rng.choice(len(self.vocabulary), size=n, replace=False, p=p) if n else []
-            out.append(" ".join("'" + _escaped(self.vocabulary[i]) + "'" for i in sorted(picks)))
+        out = np.full(states.shape[0], None, dtype=object)
+        out[present & (sizes == 0)] = ""
+        if self.vocabulary:
+            log_p = np.log(self.counts / self.counts.sum())
+            chunk = max(1, 4_000_000 // len(self.vocabulary))
+            for n in np.unique(sizes[present & (sizes > 0)]):
+                rows = np.flatnonzero(present & (sizes == n))
+                for start in range(0, rows.size, chunk):
+                    part = rows[start:start + chunk]
+                    # n distinct lexemes by frequency at once: the n largest of log p + Gumbel noise
+                    keys = log_p + rng.gumbel(size=(part.size, len(self.vocabulary)))
+                    picks = np.sort(np.argpartition(-keys, int(n) - 1, axis=1)[:, :int(n)], axis=1)
+                    out[part] = [" ".join(self._quoted[i] for i in row) for row in picks.tolist()]
         return pd.Series(out, dtype=object)
 
     def to_state(self) -> dict[str, Any]:
