@@ -31,15 +31,21 @@ def codec_from_state(state: dict[str, Any]) -> Codec:
     """Rebuild a codec from `to_state()` output (plain JSON data, never pickle)."""
     from dbsynth.codecs.array import ArrayCodec, SetCodec
     from dbsynth.codecs.binary import BytesCodec
+    from dbsynth.codecs.bits import BitCodec
+    from dbsynth.codecs.composite import CompositeCodec
     from dbsynth.codecs.categorical import CategoricalCodec
     from dbsynth.codecs.fake import FakeCodec
     from dbsynth.codecs.jsondoc import JsonCodec
     from dbsynth.codecs.jsonvalues import ConstantCodec
+    from dbsynth.codecs.lexemes import TsvectorCodec
     from dbsynth.codecs.network import NetworkCodec
     from dbsynth.codecs.numeric import NumericCodec
+    from dbsynth.codecs.pairs import GeometricCodec, RangeCodec
     from dbsynth.codecs.shaped import ShapedTextCodec
     from dbsynth.codecs.text import FreeTextCodec
+    from dbsynth.codecs.xmldoc import XmlCodec
 
     kinds = {c.kind: c for c in (ArrayCodec, BytesCodec, CategoricalCodec, ConstantCodec, FakeCodec,
-                                 FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec, ShapedTextCodec)}
+                                 FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec, ShapedTextCodec,
+                                 BitCodec, CompositeCodec, GeometricCodec, RangeCodec, TsvectorCodec, XmlCodec)}
     return kinds[state["kind"]].from_state(state)  # type: ignore[attr-defined]

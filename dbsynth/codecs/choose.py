@@ -9,17 +9,23 @@ import pandas as pd
 from dbsynth.codecs import Codec
 from dbsynth.codecs.array import ArrayCodec, SetCodec
 from dbsynth.codecs.binary import BytesCodec
+from dbsynth.codecs.bits import BitCodec
+from dbsynth.codecs.composite import CompositeCodec
 from dbsynth.codecs.categorical import MIN_COUNT, CategoricalCodec
 from dbsynth.codecs.fake import FakeCodec
 from dbsynth.codecs.jsondoc import JsonCodec
 from dbsynth.codecs.jsonvalues import looks_like_json
+from dbsynth.codecs.lexemes import TsvectorCodec
 from dbsynth.codecs.network import NetworkCodec, network_subtype
 from dbsynth.codecs.numeric import NumericCodec
+from dbsynth.codecs.pairs import GeometricCodec, RangeCodec, geometric_shape
 from dbsynth.codecs.shaped import ShapedTextCodec
 from dbsynth.codecs.text import FreeTextCodec
+from dbsynth.codecs.xmldoc import XmlCodec
 from dbsynth.errors import UnsupportedType
 from dbsynth.pii import PiiMatch, semantic_provider
 from dbsynth.schema.model import Column, SqlType
+from dbsynth.schema.types import is_varying_bit
 
 # Text is categorical when frequent values (seen >= MIN_COUNT times) cover this share of rows.
 CATEGORICAL_COVERAGE = 0.6
@@ -63,6 +69,21 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
         return ArrayCodec.fit(values, lambda items: choose_codec(table, element, items, None))
     if t.kind == "network":
         return NetworkCodec.fit(values, network_subtype(t.source_name))
+    if t.kind == "bit":
+        return BitCodec.fit(values, t.length, fixed=not is_varying_bit(t))
+    if t.kind == "range":
+        return RangeCodec.fit(values, t.source_name)
+    if t.kind == "geometric":
+        return GeometricCodec.fit(values, geometric_shape(t.source_name))
+    if t.kind == "xml":
+        return XmlCodec.fit(values, name=column.name)
+    if t.kind == "tsvector":
+        return TsvectorCodec.fit(values, min_count)
+    if t.kind == "composite":
+        fields = [dataclasses.replace(column, name=f"{column.name}.{n}", type=ft, nullable=True) for n, ft in t.fields]
+        return CompositeCodec.fit(values, [n for n, _ in t.fields],
+                                  lambda i, items: choose_codec(table, fields[i], items, None, min_count),
+                                  [ft.kind == "boolean" for _, ft in t.fields])
     raise UnsupportedType(table, column.name, t.source_name or t.kind)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
 from dbsynth.graph import not_null_deferrals
+from dbsynth.io.composites import COMPOSITES_KEY, composite_definitions, create_composites, drop_unused_composites
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.expressions import EXTENSIONS_KEY, create_extensions, leave_out_rejected
 from dbsynth.io.naming import located, located_table, namespace_notes, relocated_sql
@@ -44,6 +45,7 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     md = sa.MetaData(info={SAME_ENGINE_KEY: same_dialect})
     if dialect == "postgresql" and same_dialect:
         md.info[EXTENSIONS_KEY] = list(schema.extensions)
+        md.info[COMPOSITES_KEY] = composite_definitions(schema)
     build = _Builder(md, dialect, same_dialect)
     if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
         build.domains = {d.name: d for d in schema.domains}
@@ -154,6 +156,13 @@ class _Builder:
             t.append_constraint(sa.UniqueConstraint(*u.columns, name=name))
         for c in table.check_constraints:
             self.check(table, t, c)
+        for col in table.columns:  # a MySQL SET as a PostgreSQL array keeps its label set
+            if col.type.kind == "array" and col.type.values and self.dialect == "postgresql" and not self.same:
+                labels = ", ".join("'" + v.replace("'", "''") + "'" for v in col.type.values)
+                quoted = postgresql.dialect().identifier_preparer.quote(col.name)
+                t.append_constraint(sa.CheckConstraint(
+                    f"{quoted} <@ ARRAY[{labels}]::text[]",
+                    name=self.claim(None, "check", t, fallback=f"{local}_{col.name}_labels")))
         for col in table.columns:  # an unsigned integer in a wider signed type keeps its lower bound
             if unsigned_check(col.type, self.dialect):
                 t.append_constraint(sa.CheckConstraint(
@@ -389,11 +398,13 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
         prep = conn.dialect.identifier_preparer
         schemas = {t.schema for t in metadata.tables.values() if t.schema}
         schemas |= {d.schema for d in metadata.info.get(DOMAINS_KEY, ()) if d.schema}
+        schemas |= {c[0] for c in metadata.info.get(COMPOSITES_KEY, ()) if c[0]}
         for schema in sorted(schemas):
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}")
     notes = create_extensions(conn, metadata)
     if conn.dialect.name == "postgresql":
         create_domains(conn, metadata)
+        create_composites(conn, metadata)
         for enum in {id(e): e for e in _enum_types(metadata)}.values():  # the expressions' tries may cast to them
             enum.create(conn, checkfirst=True)
     if metadata.info.get(SAME_ENGINE_KEY):
@@ -457,6 +468,7 @@ def drop_tables(conn: sa.Connection, names: list[str]) -> None:
     if dialect == "postgresql":
         _drop_unused_enums(conn, targets)
         drop_unused_domains(conn, targets)
+        drop_unused_composites(conn, targets)
 
 
 def _drop_unused_enums(conn: sa.Connection, tables: list[sa.Table]) -> None:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from dbsynth.schema.model import Schema, Table, View
 
@@ -93,4 +94,18 @@ def reflect_tables(engine: sa.Engine, schema: Schema) -> dict[str, sa.Table]:
         for namespace in dict.fromkeys(ns for ns, _ in where.values()):
             only = [name for ns, name in where.values() if ns == namespace]
             metadata.reflect(engine, schema=namespace, only=only)
+    for table in metadata.tables.values():
+        for col in table.columns:
+            if isinstance(col.type, postgresql.MONEY):
+                col.type = MoneyAsNumeric()
     return {key: metadata.tables[f"{ns}.{name}" if ns else name] for key, (ns, name) in where.items()}
+
+
+class MoneyAsNumeric(sa.types.TypeDecorator):
+    """PostgreSQL money read as numeric: the driver returns money as locale text ('$1,234.50')."""
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def column_expression(self, col: sa.ColumnElement) -> sa.ColumnElement:  # type: ignore[override]
+        return sa.cast(col, sa.Numeric(19, 2))

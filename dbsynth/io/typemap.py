@@ -78,7 +78,7 @@ def key_safe(t: SqlType, dialect: str) -> tuple[sa.types.TypeEngine, str | None]
     """
     if dialect not in MYSQL:
         return None
-    if t.kind in ("text", "network", "other") and (t.length is None or t.length > MYSQL_KEY_TEXT_LENGTH * 3):
+    if t.kind in ("text", "network", "other", "xml", "tsvector", "geometric") and (t.length is None or t.length > MYSQL_KEY_TEXT_LENGTH * 3):
         return (sa.String(MYSQL_KEY_TEXT_LENGTH),
                 f"is in a key or index, so it becomes VARCHAR({MYSQL_KEY_TEXT_LENGTH}) on MySQL "
                 f"(TEXT cannot be indexed); longer values will be rejected")
@@ -126,6 +126,9 @@ def _float(t: SqlType, dialect: str) -> Mapped:
 
 
 def _decimal(t: SqlType, dialect: str) -> Mapped:
+    if t.source_name == "MONEY":  # same engine: money itself (same_engine_type)
+        return sa.Numeric(19, 2), ("is MONEY, stored as NUMERIC(19, 2): the amount is kept, the currency "
+                                   "symbol and the locale's formatting are not")
     if dialect == "mysql" and t.precision is None:
         return (sa.Numeric(65, 30),
                 "is NUMERIC without precision, stored as DECIMAL(65, 30) on MySQL; values with more digits are rounded")
@@ -237,6 +240,77 @@ def _network(t: SqlType, dialect: str) -> Mapped:
     return sa.String(50), f"is {name.split('(')[0]}, stored as VARCHAR(50) text"
 
 
+def _bit(t: SqlType, dialect: str) -> Mapped:
+    from dbsynth.schema.types import is_varying_bit
+
+    varying, n = is_varying_bit(t), t.length
+    spelling = f"BIT{' VARYING' if varying else ''}{f'({n})' if n else ''}"
+    if dialect == "postgresql":
+        return postgresql.BIT(n, varying=varying) if n or varying else postgresql.BIT(1), None
+    if dialect == "mysql" and not varying and n and n <= 64:
+        return mysql.BIT(n), None
+    text = sa.String(n) if n else sa.Text()
+    return text, f"is {spelling}, stored as {'VARCHAR(' + str(n) + ')' if n else 'TEXT'} of 0/1 digits"
+
+
+class RangeJson(sa.JSON):
+    """A PostgreSQL range on another engine: a JSON object {"lower", "upper", "bounds"} or {"empty": true}."""
+
+    cache_ok = True
+
+
+def _range(t: SqlType, dialect: str) -> Mapped:
+    # one JSON column (not two columns): the row keeps its shape and bounds/emptiness/infinity survive
+    return RangeJson(none_as_null=True), (f"is {t.source_name}, stored as JSON {{\"lower\", \"upper\", "
+                                          f"\"bounds\"}} ({{\"empty\": true}} for an empty range; a missing end "
+                                          f"is infinite)")
+
+
+def _geometric(t: SqlType, dialect: str) -> Mapped:
+    shape = (t.source_name or "point").upper()
+    form = {"POINT": "'(x,y)'", "BOX": "'(x2,y2),(x1,y1)'", "CIRCLE": "'<(x,y),r>'"}.get(shape, "text")
+    return sa.String(200), f"is {shape}, stored as its text {form} in VARCHAR(200)"
+
+
+def _xml(t: SqlType, dialect: str) -> Mapped:
+    return (mysql.LONGTEXT() if dialect == "mysql" else sa.Text()), "is XML, stored as text (well-formed XML)"
+
+
+def _tsvector(t: SqlType, dialect: str) -> Mapped:
+    return ((mysql.LONGTEXT() if dialect == "mysql" else sa.Text()),
+            "is TSVECTOR, stored as its text form ('lexeme' 'lexeme'); text search on it is not recreated")
+
+
+class CompositeJson(sa.JSON):
+    """A PostgreSQL composite value on another engine: a JSON object of its fields."""
+
+    cache_ok = True
+
+
+class CompositeType(sa.types.UserDefinedType):
+    """A PostgreSQL composite type by its (schema-qualified) name; values are written as record literals."""
+
+    cache_ok = True
+
+    def __init__(self, schema: str | None, name: str) -> None:
+        self.schema, self.name = schema, name
+
+    def get_col_spec(self, **kw: object) -> str:
+        prep = postgresql.dialect().identifier_preparer
+        return f"{prep.quote_schema(self.schema)}.{prep.quote(self.name)}" if self.schema else prep.quote(self.name)
+
+
+def composite_location(t: SqlType) -> tuple[str | None, str]:
+    """(schema, name) of a composite type from its catalog spelling 'public.postal'."""
+    schema, _, name = (t.source_name or "").rpartition(".")
+    return schema.strip('"') or None, name.strip('"')
+
+
+def _composite(t: SqlType, dialect: str) -> Mapped:
+    return CompositeJson(none_as_null=True), (f"has the composite type {t.source_name}, stored as a JSON object "
+                                              f"of its fields")
+
+
 def _other(t: SqlType, dialect: str) -> Mapped:
     return sa.Text(), f"has type {t.source_name or t.kind!r} with no portable equivalent, created as TEXT"
 
@@ -253,10 +327,19 @@ class CatalogType(sa.types.UserDefinedType):
         return self.spelling
 
 
+_PG_OWN_KINDS = ("range", "geometric", "xml", "tsvector")
+
+
 def same_engine_type(t: SqlType) -> sa.types.TypeEngine | None:
-    """The source's own type for a kind-"other" column on the same engine; None for a user's or an
+    """The source's own type for a kind-"other" column on the same engine (and for the PostgreSQL kinds
+    dbsynth generates as text: ranges, point, xml, tsvector, bits, money); None for a user's or an
     extension's type (a schema-qualified name), which the target may lack."""
     name = t.source_name
+    if t.kind == "composite":   # created in the target from the source's definition (io.ddl)
+        return CompositeType(*composite_location(t))
+    if (t.kind in _PG_OWN_KINDS and t.kind != "bit" and name and "." not in name) \
+            or (t.kind == "decimal" and name == "MONEY"):
+        return CatalogType(name.lower())
     if t.kind != "other" or not name or "." in name or name == "NULLTYPE":
         return None
     return CatalogType(name)
@@ -266,5 +349,6 @@ _MAPPERS = {
     "integer": _integer, "float": _float, "decimal": _decimal, "boolean": _boolean,
     "date": _date, "datetime": _datetime, "time": _time, "interval": _interval,
     "text": _text, "bytes": _bytes, "json": _json, "uuid": _uuid, "enum": _enum,
-    "array": _array, "network": _network, "other": _other,
+    "array": _array, "network": _network, "bit": _bit, "range": _range, "geometric": _geometric, "xml": _xml,
+    "tsvector": _tsvector, "composite": _composite, "other": _other,
 }

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
 from dbsynth.errors import SchemaError
+from dbsynth.io.typemap import CompositeType, RangeJson
 
 __all__ = ["conversion_error", "convert", "convert_present", "json_dumps", "missing", "objects", "utc_datetimes", "bind_values"]
 
@@ -170,7 +171,45 @@ def _uuid(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
     return _map(s.to_numpy(dtype=object), str)
 
 
+def _range_json(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    """A range (its PostgreSQL text '[1,5)') as the JSON object another engine stores: numbers stay numbers."""
+    from dbsynth.codecs.pairs import parse_range
+
+    def as_object(v: Any) -> Any:
+        parts = parse_range(v)
+        if parts is None:
+            return None
+        empty, lower, upper, bounds = parts
+        return {"empty": True} if empty else {"lower": _json_scalar(lower), "upper": _json_scalar(upper),
+                                              "bounds": bounds}
+    return _map(s.to_numpy(dtype=object), as_object)
+
+
+def _json_scalar(v: Any) -> Any:
+    if not isinstance(v, str):
+        return v if v is None or isinstance(v, (int, float)) else str(v)
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _record(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    """A composite value (a dict of its fields) as PostgreSQL's record literal."""
+    from dbsynth.codecs.composite import record_literal
+
+    return _map(s.to_numpy(dtype=object), lambda v: record_literal(list(v.values())) if isinstance(v, dict) else v)
+
+
+def _bits_number(s: pd.Series, typ: Any, dialect: str) -> np.ndarray:
+    """MySQL/MariaDB BIT(n) takes the number whose binary digits the 0/1 text spells."""
+    return _map(s.to_numpy(dtype=object), lambda v: v if isinstance(v, int) else int(str(v), 2))
+
+
 _CONVERTERS: list[tuple[type | tuple[type, ...], Callable[[pd.Series, Any, str], Any]]] = [
+    (RangeJson, _range_json), (mysql.BIT, _bits_number), (CompositeType, _record),
     ((sa.Interval, postgresql.INTERVAL), _timedelta), (sa.Boolean, _boolean), (sa.Integer, _integer),
     (sa.Float, _float), (sa.Numeric, _decimal), (sa.DateTime, _datetime), (sa.Date, _date),
     (sa.Time, _time), (sa.Uuid, _uuid), (mysql.SET, _set_labels), (sa.String, _text),

@@ -15,13 +15,13 @@ from sqlalchemy.engine import Engine
 from dbsynth.errors import UnsupportedType
 from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
 from dbsynth.schema.model import (
-    CheckConstraint, Column, Domain, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
+    CheckConstraint, Column, Domain, ForeignKey, Identity, Index, PrimaryKey, Schema, SqlType, Table,
     UniqueConstraint, View, qualified_name,
 )
 from dbsynth.schema.namespaces import (
     ExtensionMembers, check_fk_targets, extension_members, installed_extensions, namespaces,
 )
-from dbsynth.schema.types import classify
+from dbsynth.schema.types import classify, refine_catalog, type_of_spelling
 
 log = logging.getLogger(__name__)
 _JSON = mysql.JSON()  # what a MariaDB JSON column is, once its json_valid CHECK is read
@@ -86,6 +86,27 @@ class _Reader:
             self.members.leave_out(extension, f"{kind} {qualified_name(namespace, local)}")
         return extension is not None
 
+    def _wide_tinyints(self, namespace: str | None, local: str, name: str,
+                       columns: tuple[Column, ...]) -> tuple[Column, ...]:
+        """MariaDB TINYINT(1) is a boolean by convention only: one holding values other than 0 and 1
+        stays a TINYINT (a boolean would turn 2 into true), with a warning naming it."""
+        out = []
+        bind = self.inspector.bind
+        for c in columns:
+            if c.type.kind == "boolean" and c.type.source_name.upper().startswith("TINYINT"):
+                q = bind.dialect.identifier_preparer
+                table = q.quote(local) if namespace is None else f"{q.quote(namespace)}.{q.quote(local)}"
+                with bind.connect() as conn:
+                    wide = conn.exec_driver_sql(f"SELECT 1 FROM {table} WHERE {q.quote(c.name)} NOT IN (0, 1) "
+                                                f"LIMIT 1").first() is not None
+                if wide:
+                    c = replace(c, type=SqlType("integer", c.type.source_name, size=8,
+                                                unsigned="UNSIGNED" in c.type.source_name.upper()))
+                    self.warnings.append(f"column {name}.{c.name} is TINYINT(1) but holds values other than 0 "
+                                         f"and 1, so it is kept as a small integer, not a boolean")
+            out.append(c)
+        return tuple(out)
+
     def _referred(self, fk: dict, namespace: str | None) -> str:
         schema = fk.get("referred_schema")
         if schema in (None, "", self.default):
@@ -101,9 +122,13 @@ class _Reader:
         maria = self.mariadb.get(local, MariadbChecks(frozenset(), ())) if self.mariadb is not None else None
         if maria is not None:  # MariaDB's JSON: LONGTEXT with a json_valid CHECK, which is the type, not a rule
             reflected = [dict(c, type=_JSON) if c["name"] in maria.json_columns else c for c in reflected]
-        columns = tuple(_column(name, c, self.dialect, pk_cols, self.strict) for c in reflected)
+        columns = tuple(_column(name, c, self.dialect, pk_cols) for c in reflected)
         if any(c.type.kind == "other" for c in columns):
             columns = _with_catalog_types(inspector.bind, namespace, local, columns)
+        if self.strict and (odd := next((c for c in columns if c.type.kind == "other"), None)):
+            raise UnsupportedType(name, odd.name, odd.type.source_name)
+        if maria is not None:
+            columns = self._wide_tinyints(namespace, local, name, columns)
         domain_checks: list[CheckConstraint] = []
         for i, c in enumerate(reflected):
             key = (getattr(c["type"], "schema", None) or self.default or "", getattr(c["type"], "name", "") or "")
@@ -170,29 +195,49 @@ def _with_catalog_types(bind: sa.engine.Connectable, namespace: str | None, loca
     """
     if bind.dialect.name == "postgresql":
         query = sa.text(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), tn.nspname "
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), tn.nspname, "
+            "CASE WHEN t.typtype = 'c' THEN t.typrelid END "
             "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace "
             "WHERE c.relname = :table AND n.nspname = coalesce(:schema, current_schema()) "
             "AND a.attnum > 0 AND NOT a.attisdropped")
     elif bind.dialect.name in ("mysql", "mariadb"):
-        query = sa.text("SELECT column_name, upper(column_type), 'pg_catalog' FROM information_schema.columns "
+        query = sa.text("SELECT column_name, upper(column_type), 'pg_catalog', NULL FROM information_schema.columns "
                         "WHERE table_schema = coalesce(:schema, database()) AND table_name = :table")
     else:
         return columns
     with bind.connect() as conn:
-        found = {name: (spelling, owner) for name, spelling, owner in
+        found = {name: (spelling, owner, relid) for name, spelling, owner, relid in
                  conn.execute(query, {"table": local, "schema": namespace}).all()}
-    out = []
-    for c in columns:
-        if c.type.kind == "other" and c.name in found:
-            spelling, owner = found[c.name]
-            if owner != "pg_catalog" and "." not in spelling:
-                spelling = f"{owner}.{spelling}"
-            c = replace(c, type=replace(c.type, source_name=spelling))
-        out.append(c)
+        out = []
+        for c in columns:
+            if c.type.kind == "other" and c.name in found:
+                spelling, owner, relid = found[c.name]
+                if owner != "pg_catalog" and "." not in spelling:
+                    spelling = f"{owner}.{spelling}"
+                c = replace(c, type=refine_catalog(replace(c.type, source_name=spelling)))
+                if relid is not None:
+                    c = replace(c, type=_composite(conn, c.type, relid))
+            out.append(c)
     return tuple(out)
+
+
+# field kinds a composite value is generated with (its fields are written as text inside the record literal)
+_COMPOSITE_FIELD_KINDS = {"integer", "float", "decimal", "boolean", "date", "datetime", "time", "text", "uuid",
+                          "network", "bit", "geometric"}
+
+
+def _composite(conn: sa.Connection, t: SqlType, relid: int) -> SqlType:
+    """A PostgreSQL composite type with its fields; kind "other" (written NULL) if a field is of a kind
+    dbsynth does not write inside a record (arrays, nested composites, json, an enum)."""
+    rows = conn.execute(sa.text(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = :relid AND attnum > 0 AND NOT attisdropped ORDER BY attnum"), {"relid": relid}).all()
+    fields = tuple((name, type_of_spelling(spelling)) for name, spelling in rows)
+    if not fields or any(f.kind not in _COMPOSITE_FIELD_KINDS for _, f in fields):
+        return t
+    return replace(t, kind="composite", fields=fields)
 
 
 @dataclass(frozen=True)
@@ -300,10 +345,8 @@ def _select_of(definition: str) -> str:
     return text.strip().rstrip(";").strip()
 
 
-def _column(table: str, c: dict, dialect: sa.engine.Dialect, pk_cols: tuple[str, ...], strict: bool) -> Column:
+def _column(table: str, c: dict, dialect: sa.engine.Dialect, pk_cols: tuple[str, ...]) -> Column:
     sql_type = classify(c["type"], dialect)
-    if sql_type.kind == "other" and strict:
-        raise UnsupportedType(table, c["name"], sql_type.source_name)
     identity = c.get("identity")
     default = c.get("default")
     is_serial = bool(default and "nextval(" in str(default))

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 TypeKind = Literal[
     "integer", "float", "decimal", "boolean", "date", "datetime", "time", "interval",
-    "text", "bytes", "json", "uuid", "enum", "array", "network", "other",
+    "text", "bytes", "json", "uuid", "enum", "array", "network", "bit", "range", "geometric", "xml", "tsvector",
+    "composite", "other",
 ]
 
 
@@ -23,7 +24,7 @@ class SqlType:
 
     kind: TypeKind
     source_name: str = ""          # the source dialect's spelling, e.g. "VARCHAR(40)"
-    length: int | None = None      # text/bytes maximum length
+    length: int | None = None      # text/bytes maximum length; bits of a bit(n) / bit varying(n)
     precision: int | None = None   # decimal precision or float bits
     scale: int | None = None       # decimal scale
     size: int | None = None        # integer storage bits: 16, 32, 64 (8 for tinyint)
@@ -33,6 +34,7 @@ class SqlType:
     values: tuple[str, ...] = ()   # enum labels
     item: SqlType | None = None    # array element type
     domain: str | None = None      # PostgreSQL: the domain the column is declared with ("schema.name" or "name")
+    fields: tuple[tuple[str, SqlType], ...] = ()   # PostgreSQL composite type: its fields, in order
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,7 @@ def _type_from_dict(d: dict[str, Any]) -> SqlType:
     d = dict(d)
     d["values"] = tuple(d.get("values", ()))
     d["item"] = _type_from_dict(d["item"]) if d.get("item") else None
+    d["fields"] = tuple((name, _type_from_dict(t)) for name, t in d.get("fields", ()))
     return SqlType(**d)
 
 

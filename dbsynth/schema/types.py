@@ -6,6 +6,8 @@ both key off that kind, so adding a type is a change here and nowhere else.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
@@ -26,6 +28,14 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
     source_name = _compile(t, dialect)
     if isinstance(t, postgresql.ARRAY) or isinstance(t, sa.ARRAY):
         return SqlType("array", source_name, item=classify(t.item_type, dialect))
+    if isinstance(t, postgresql.MONEY):  # 8-byte integer of cents: numeric(19, 2) holds every value
+        return SqlType("decimal", "MONEY", precision=19, scale=2)
+    if isinstance(t, (postgresql.BIT, mysql.BIT)):
+        return SqlType("bit", source_name, length=getattr(t, "length", None))
+    if isinstance(t, postgresql.ranges.AbstractSingleRange):
+        return SqlType("range", source_name.lower())
+    if isinstance(t, postgresql.TSVECTOR):
+        return SqlType("tsvector", "tsvector")
     if isinstance(t, mysql.TINYINT) and getattr(t, "display_width", None) == 1:
         return SqlType("boolean", source_name)
     if isinstance(t, sa.Boolean):
@@ -66,6 +76,44 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
     if isinstance(t, sa.String):
         return SqlType("text", source_name, length=t.length)
     return SqlType("other", source_name)
+
+
+# PostgreSQL types SQLAlchemy reflects as NullType, known by the catalog's spelling (format_type)
+_CATALOG_KINDS = {"point": "geometric", "box": "geometric", "circle": "geometric", "xml": "xml",
+                  "tsvector": "tsvector"}
+
+
+def refine_catalog(t: SqlType) -> SqlType:
+    """A kind-"other" type named by the catalog (point, box, circle, xml) as the kind dbsynth generates, if any."""
+    kind = _CATALOG_KINDS.get((t.source_name or "").lower())
+    return SqlType(kind, t.source_name.lower()) if t.kind == "other" and kind else t  # type: ignore[arg-type]
+
+
+def type_of_spelling(spelling: str) -> SqlType:
+    """The SqlType of a PostgreSQL type named by format_type ('character varying(20)', 'numeric(5,2)'),
+    for the fields of a composite type, which SQLAlchemy does not reflect."""
+    dialect = postgresql.dialect()
+    name, _, args = spelling.partition("(")
+    cls = postgresql.base.ischema_names.get(name.strip().lower().removesuffix("[]"))
+    if cls is None or name.strip().endswith("[]"):
+        return refine_catalog(SqlType("other", spelling))
+    numbers = [int(a) for a in args.rstrip(")").split(",") if a.strip().isdigit()]
+    try:
+        if issubclass(cls, (sa.DateTime, sa.Time)):
+            typ = cls(timezone="with time zone" in spelling)
+        else:
+            typ = cls(*numbers) if numbers else cls()
+    except TypeError:
+        typ = cls()
+    sql_type = classify(typ, dialect)
+    keep = sql_type.kind == "other" or sql_type.source_name == "MONEY"
+    return sql_type if keep else dataclasses.replace(sql_type, source_name=spelling)
+
+
+def is_varying_bit(t: SqlType) -> bool:
+    """bit varying(n) / varbit (any length up to n) rather than bit(n) / BIT(n) (exactly n)."""
+    name = (t.source_name or "").upper()
+    return "VARYING" in name or "VARBIT" in name
 
 
 def _compile(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:
