@@ -58,7 +58,7 @@ def add_indexes(b: _Builder, table: Table, source_dialect: str) -> None:
     """Every index of `table` on the builder's target table, or a warning saying why not."""
     t = b.tables[table.name]
     keys = {tuple(table.pk_columns)} | {tuple(u.columns) for u in table.unique_constraints}
-    seen: set[Any] = set()
+    seen: dict[Any, str] = {}   # what each index became here -> its name
     for idx in table.indexes:
         label = f"index {idx.name or '(unnamed)'} on table {table.name}"
         if b.same and b.dialect == "postgresql" and idx.definition:
@@ -76,9 +76,14 @@ def add_indexes(b: _Builder, table: Table, source_dialect: str) -> None:
             b.warnings.append(f"{label} was left out: its column {blank[0]} is written as NULL (a type dbsynth "
                               f"cannot generate)")
             continue
-        if (idx.unique and idx.columns in keys and not idx.expressions) or (idx.elements, idx.unique) in seen:
+        if idx.unique and idx.columns in keys and not idx.expressions:
             continue  # the constraint already has this index
-        seen.add((idx.elements, idx.unique))
+        shape = (idx.elements, idx.unique, idx.method if b.same else None,
+                 idx.where if b.same and b.dialect != "mysql" else None)
+        if shape in seen:
+            b.warnings.append(f"{label} was left out: on {b.dialect} it would be the same index as {seen[shape]}")
+            continue
+        seen[shape] = idx.name or "(unnamed)"
         if idx.method in ("fulltext", "spatial"):
             _text_or_spatial(b, table, t, idx, label)
         elif idx.expressions:
