@@ -3,10 +3,14 @@ MariaDB's FULLTEXT and prefix lengths; what a target cannot take is named in a w
 
 from __future__ import annotations
 
-import pytest
+import io
+
 import sqlalchemy as sa
+from rich.console import Console
 
 import dbsynth
+from dbsynth.api import inspect
+from dbsynth.cli_render import render_table
 from dbsynth.io.engines import parse_url
 from dbsynth.schema.compare import schema_differences
 from tests.helpers import schema_of
@@ -167,3 +171,6 @@ def test_compare_reports_index_method_and_expression(postgres_url: str, postgres
     differences = schema_differences(schema_of(postgres_url), schema_of(postgres_target))
     (line,) = [d for d in differences if "indexes" in d]
     assert "lower(a)" in line and "gin" in line and "True" in line
+    out = io.StringIO()   # what `dbsynth inspect --table t` prints
+    render_table(Console(file=out, width=200), inspect(postgres_url), "t")
+    assert "index t_a: btree (lower(a))" in out.getvalue() and "index t_b: gin (b)" in out.getvalue()
