@@ -174,3 +174,25 @@ def test_compare_reports_index_method_and_expression(postgres_url: str, postgres
     out = io.StringIO()   # what `dbsynth inspect --table t` prints
     render_table(Console(file=out, width=200), inspect(postgres_url), "t")
     assert "index t_a: btree (lower(a))" in out.getvalue() and "index t_b: gin (b)" in out.getvalue()
+
+
+def test_sqlite_expression_indexes_are_read_and_recreated(tmp_path, postgres_target: str) -> None:
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    _execute(source, [
+        "CREATE TABLE member (id INTEGER PRIMARY KEY, email TEXT NOT NULL, n INT)",
+        "CREATE UNIQUE INDEX member_email_ci ON member (lower(email))",
+        "CREATE INDEX member_n ON member (n DESC, abs(n)) WHERE n > 0",
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 120) "
+        "INSERT INTO member (email, n) SELECT 'Member' || i || '@example.org', i % 9 - 3 FROM c",
+    ])
+    indexes = {i.name: i for i in schema_of(source).table("member").indexes}
+    assert indexes["member_email_ci"].expressions == ("lower(email)",) and indexes["member_email_ci"].unique
+    assert indexes["member_n"].elements == ("n", "abs(n)") and indexes["member_n"].descending == ("n",)
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    dbsynth.clone(source, copy, seed=1)
+    assert {i.name: (i.elements, i.unique, i.where) for i in schema_of(copy).table("member").indexes} == {
+        "member_email_ci": (("lower(email)",), True, None), "member_n": (("n", "abs(n)"), False, "n > 0")}
+    dbsynth.clone(source, postgres_target, seed=1)
+    defs = dict(_scalars(postgres_target, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'member'"))
+    assert "UNIQUE INDEX member_email_ci ON public.member USING btree (lower(email))" in defs["member_email_ci"]
+    assert _scalars(postgres_target, "SELECT count(*) - count(DISTINCT lower(email)) FROM member") == [(0,)]

@@ -103,3 +103,79 @@ def reflected_index(i: dict, descending: tuple[str, ...] = ()) -> Index | None:
     return Index(tuple(n for n in names if n), i.get("name"), bool(i.get("unique")),
                  where=str(where) if where is not None else None, method=prefix, expressions=expressions,
                  descending=descending, lengths=tuple((c, int(n)) for c, n in lengths.items() if n))
+
+
+def sqlite_expression_indexes(bind: sa.engine.Connectable, local: str, reflected: set[str],
+                              columns: tuple[str, ...]) -> list[Index]:
+    """SQLite: the indexes SQLAlchemy skips (those on expressions), from their CREATE INDEX text."""
+    with bind.connect() as conn:  # type: ignore[union-attr]
+        rows = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+                                    "AND sql IS NOT NULL ORDER BY name"), {"t": local}).all()
+    found = []
+    for name, sql in rows:
+        if name in reflected:
+            continue
+        parsed = _sqlite_index_parts(sql)
+        if parsed is None:
+            continue
+        elements, where = parsed
+        plain, expressions, descending = [], [], []
+        for element in elements:
+            text = re.sub(r"\s+(ASC|DESC)\s*$", "", element, flags=re.I).strip()
+            column = _unquoted(text.strip("`[]")) if _IDENT.match(text.lower()) or text.startswith(("`", "[")) \
+                else None
+            if column is not None and column in columns:
+                plain.append(column)
+                expressions.append("")
+                if re.search(r"\sDESC\s*$", element, flags=re.I):
+                    descending.append(column)
+            else:
+                expressions.append(_bare(text))
+        found.append(Index(tuple(plain), name, bool(re.match(r"\s*CREATE\s+UNIQUE\b", sql, flags=re.I)),
+                           where=where, expressions=tuple(expressions), descending=tuple(descending)))
+    return found
+
+
+def _sqlite_index_parts(sql: str) -> tuple[list[str], str | None] | None:
+    """CREATE INDEX ... ON t (a, lower(b) DESC) WHERE x -> (["a", "lower(b) DESC"], "x")."""
+    start = re.search(r"\bON\s+(?:\"(?:[^\"]|\"\")+\"|`[^`]+`|\[[^\]]+\]|[\w.]+)\s*\(", sql, flags=re.I)
+    if start is None:
+        return None
+    depth, current, elements, quote = 1, "", [], ""
+    i = start.end()
+    while i < len(sql) and depth:
+        ch = sql[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if not depth:
+                break
+        elif ch == "," and depth == 1:
+            elements.append(current.strip())
+            current = ""
+            i += 1
+            continue
+        current += ch
+        i += 1
+    elements.append(current.strip())
+    rest = re.match(r"\s*WHERE\s+(.*)$", sql[i + 1:], flags=re.I | re.S)
+    return elements, rest.group(1).strip() if rest else None
+
+
+def _bare(text: str) -> str:
+    """'(lower(email))' -> 'lower(email)': one expression reads the same with or without outer parentheses."""
+    while text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for ch in text[1:-1]:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth < 0:
+                return text
+        if depth:
+            return text
+        text = text[1:-1].strip()
+    return text

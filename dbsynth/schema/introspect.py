@@ -13,7 +13,9 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import UnsupportedType
-from dbsynth.schema.indexes import mysql_descending, postgres_indexes, reflected_index
+from dbsynth.schema.indexes import (
+    mysql_descending, postgres_indexes, reflected_index, sqlite_expression_indexes,
+)
 from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
 from dbsynth.schema.model import (
     CheckConstraint, Column, Domain, ExclusionConstraint, ForeignKey, Identity, Index, PrimaryKey, Schema, Table,
@@ -165,6 +167,10 @@ class _Reader:
                                                   and not index.expressions):
                 continue
             indexes.append(index)
+        if self.dialect.name == "sqlite":
+            reflected = {i.get("name") for i in _safe(insp.get_indexes, local, namespace)}
+            indexes += sqlite_expression_indexes(insp.bind, local, reflected,
+                                                 tuple(c["name"] for c in insp.get_columns(local)))
         return indexes, []
 
 
