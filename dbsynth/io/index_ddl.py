@@ -93,8 +93,7 @@ def add_indexes(b: _Builder, table: Table, source_dialect: str) -> None:
 
 
 def _fallback(t: sa.Table, idx: Index) -> str:
-    words = [c for c in idx.columns] or ["expr"]
-    return f"ix_{t.name}_{'_'.join(words)}"
+    return f"ix_{t.name}_{'_'.join(idx.columns or ('expr',))}"
 
 
 def _where(b: _Builder, idx: Index, label: str) -> tuple[bool, dict[str, Any]]:
@@ -120,8 +119,8 @@ def _plain_index(b: _Builder, table: Table, t: sa.Table, idx: Index, label: str)
             return
         b.warnings.append(f"{label} is a {method} index in the source; {b.dialect} has no such index, so it is "
                           f"a plain index there")
-        if b.dialect == "mysql":  # TEXT columns are indexed by a prefix there (they keep their type)
-            lengths.update({c: _MYSQL_PREFIX for c in idx.columns if _needs_prefix(t.c[c].type)})
+    if b.dialect == "mysql" and not idx.unique:  # TEXT/JSON columns are indexed by a prefix there (types kept)
+        lengths.update({c: _MYSQL_PREFIX for c in idx.columns if _needs_prefix(t.c[c].type) and c not in lengths})
     if idx.include:
         b.warnings.append(f"{label} has INCLUDE ({', '.join(idx.include)}); {b.dialect} has no INCLUDE, so only "
                           f"its key columns are indexed there")
