@@ -111,7 +111,8 @@ def main(
 def inspect(
     source: str = typer.Argument(..., metavar="SOURCE_URL", help="SQLAlchemy URL or SQLite file path."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
-    table: Optional[str] = typer.Option(None, "--table", help="Show one table's columns: type and what dbsynth does with each."),
+    table: Optional[str] = typer.Option(None, "--table", help="Show one table's columns (type and what dbsynth does with each), "
+                                                   "indexes (kind and key) and exclusion constraints."),
     config: Optional[Path] = typer.Option(None, "--config", help="Show what this TOML config would do."),
     compare: Optional[str] = typer.Option(None, "--compare", metavar="TARGET_URL",
                                           help="List how TARGET_URL's schema differs from SOURCE_URL's (drift) in every "

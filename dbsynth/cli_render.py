@@ -9,6 +9,7 @@ from rich.tree import Tree
 
 from dbsynth.api import Inspection
 from dbsynth.inspection import column_role
+from dbsynth.schema.model import Table
 
 
 class RichProgress:
@@ -119,3 +120,18 @@ def render_table(console: Console, inspection: Inspection, name: str) -> None:
         grid.add_row(c.name, c.type.source_name or c.type.kind, "yes" if c.nullable else "no",
                      column_role(inspection, name, c.name))
     console.print(grid)
+    for line in index_lines(t):
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def index_lines(t: Table) -> list[str]:
+    """One line per index and exclusion constraint: its kind (unique, method) and its key, as written."""
+    lines = []
+    for i in t.indexes:
+        key = ", ".join(f"{e}({dict(i.lengths)[e]})" if e in dict(i.lengths) else
+                        e + (" DESC" if e in i.descending else "") for e in i.elements)
+        extra = (f" INCLUDE ({', '.join(i.include)})" if i.include else "") + (f" WHERE {i.where}" if i.where else "")
+        shown = ("unique " if i.unique else "") + i.definition if i.definition else f"{i.kind} ({key}){extra}"
+        lines.append(f"index {i.name or '(unnamed)'}: {shown}")
+    lines += [f"exclusion constraint {x.name}: {x.definition}" for x in t.exclusions]
+    return lines

@@ -24,6 +24,7 @@ from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
 from dbsynth.graph import not_null_deferrals
 from dbsynth.io.composites import COMPOSITES_KEY, composite_definitions, create_composites, drop_unused_composites
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
+from dbsynth.io.index_ddl import add_exclusions, add_indexes
 from dbsynth.io.expressions import EXTENSIONS_KEY, create_extensions, leave_out_rejected
 from dbsynth.io.naming import located, located_table, namespace_notes, relocated_sql
 from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
@@ -47,6 +48,7 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
         md.info[EXTENSIONS_KEY] = list(schema.extensions)
         md.info[COMPOSITES_KEY] = composite_definitions(schema)
     build = _Builder(md, dialect, same_dialect)
+    build.source = schema.dialect or dialect
     if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
         build.domains = {d.name: d for d in schema.domains}
         md.info[DOMAINS_KEY] = list(schema.domains)
@@ -97,6 +99,7 @@ class _Builder:
         self.type_notes: dict[tuple[str, str], int] = {}  # (table, column) -> its type warning in self.warnings
         self.domains: dict[str, Domain] = {}  # the domains written as domains (PostgreSQL -> PostgreSQL)
         self.relaxed: dict[tuple[str, str], str] = {}  # NOT NULL FK columns that break a cycle -> referred table
+        self.source = dialect  # the source's dialect (expression indexes are translated from it)
 
     # -- names ------------------------------------------------------------
     def _scope(self, kind: str, table: sa.Table) -> str:
@@ -135,7 +138,8 @@ class _Builder:
                               f"written as {key} on {self.dialect}; rename one of them in the source")
         keyed = set(table.pk_columns) | set(table.fk_columns)
         keyed |= {c for u in table.unique_constraints for c in u.columns}
-        keyed |= {c for i in table.indexes for c in i.columns}
+        keyed |= {c for i in table.indexes for c in i.columns   # those indexed by a prefix keep TEXT
+                  if i.method in (None, "btree") and c not in dict(i.lengths)}
         keyed |= self.referred.get(table.name, set())
         columns = [self.column(table, col, schema, col.name in keyed) for col in table.columns]
         kwargs: dict[str, Any] = {}
@@ -317,34 +321,8 @@ class _Builder:
         return None if action == "NO ACTION" else action
 
     def indexes(self, table: Table) -> None:
-        t = self.tables[table.name]
-        keys = {tuple(table.pk_columns)} | {tuple(u.columns) for u in table.unique_constraints}
-        seen: set[tuple[tuple[str, ...], bool]] = set()
-        for idx in table.indexes:
-            missing = [c for c in idx.columns if c not in t.c]
-            if not idx.columns or missing:
-                self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} was left out: it is "
-                                     f"on expressions or unknown columns")
-                continue
-            blank = [c for c in idx.columns if table.column(c).written_null]
-            if blank and not (self.same and self.dialect == "postgresql"):  # PostgreSQL rebuilds its own
-                self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} was left out: its "
-                                     f"column {blank[0]} is written as NULL (a type dbsynth cannot generate)")
-                continue
-            if (idx.unique and tuple(idx.columns) in keys) or (idx.columns, idx.unique) in seen:
-                continue  # the constraint already has this index
-            seen.add((idx.columns, idx.unique))
-            fallback = f"ix_{t.name}_{'_'.join(idx.columns)}"
-            name = self.claim(idx.name, "index", t, fallback=fallback)
-            unique, options = idx.unique, {}
-            if idx.where is not None and self.same and self.dialect in ("postgresql", "sqlite"):
-                options = {f"{self.dialect}_where": sa.text(idx.where)}
-            elif idx.where is not None:
-                unique = False
-                self.warnings.append(f"index {idx.name or '(unnamed)'} on table {table.name} is partial "
-                                     f"(WHERE {idx.where}); it is a plain{' non-unique' if idx.unique else ''} "
-                                     f"index in the target")
-            sa.Index(name, *[t.c[c] for c in idx.columns], unique=unique, **options)
+        add_indexes(self, table, self.source)
+        add_exclusions(self, table)
 
 
 def _integer(typ: sa.types.TypeEngine) -> bool:

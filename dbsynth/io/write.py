@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError, DbsynthError, TargetNotEmpty
+from dbsynth.io.after_load import build_after_load
 from dbsynth.io.deferred_ddl import SetAside, restore, set_aside
 from dbsynth.io.views import create_views, drop_views, existing_views, refresh_materialized_views
 from dbsynth.io.naming import reflect_tables
@@ -149,8 +150,9 @@ def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, as
     sequences past the keys, views."""
     restore_not_null(conn, metadata)
     restore(conn, aside)
+    notes = build_after_load(conn, metadata)   # indexes from the source's SQL, exclusion constraints
     reset_sequences(conn, metadata)
-    return create_views(conn, schema)
+    return notes + create_views(conn, schema)
 
 
 def one_line(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ because no child row points at it yet.
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from typing import Callable
 
@@ -43,7 +44,58 @@ def enforce_unique(frame: pd.DataFrame, table: Table, skip: set[tuple[str, ...]]
             else:
                 _perturb(frame, table, columns, dup, rng)
         keep[_duplicates(frame, columns, keep)] = False
+    for columns, folds in case_folded_keys(table):   # UNIQUE (lower(email)): no two equal but for case
+        if not set(columns) <= set(frame.columns):
+            continue
+        for _ in range(MAX_ROUNDS):
+            dup = _duplicates(_folded(frame, columns, folds), columns, keep)
+            if not dup.size:
+                break
+            _perturb(frame, table, columns, dup, rng)
+        keep[_duplicates(_folded(frame, columns, folds), columns, keep)] = False
     return keep
+
+
+_FOLD = re.compile(r'^\s*(lower|upper)\s*\(\s*\(?\s*(?:"((?:[^"]|"")+)"|`([^`]+)`|(\w+))\s*\)?'
+                   r'(?:\s*::\s*[\w ]+(?:\(\d+\))?)?\s*\)\s*$', re.I)
+
+
+def case_folded_keys(table: Table) -> list[tuple[tuple[str, ...], tuple[str | None, ...]]]:
+    """The unique expression indexes sampling can keep: each element a column, lower(column) or upper(column).
+
+    Returns (columns, per column "lower"/"upper"/None); indexes on other expressions are left to the
+    target (`io.after_load`), which repairs or relaxes them.
+    """
+    found = []
+    for idx in table.indexes:
+        if not idx.unique or not idx.expressions or idx.method not in (None, "btree"):
+            continue
+        parts: list[tuple[str, str | None]] = []
+        for element, expression in zip(idx.elements, idx.expressions):
+            match = _FOLD.match(expression) if expression else None
+            if expression and match is None:
+                break
+            if match is None:
+                parts.append((element, None))
+            else:
+                name = match.group(2).replace('""', '"') if match.group(2) else match.group(3) or match.group(4)
+                parts.append((name, match.group(1).lower()))
+        else:
+            if all(c in table.column_names for c, _ in parts):
+                found.append((tuple(c for c, _ in parts), tuple(f for _, f in parts)))
+    return found
+
+
+def _folded(frame: pd.DataFrame, columns: tuple[str, ...], folds: tuple[str | None, ...]) -> pd.DataFrame:
+    """The key columns as the index compares them: lower()/upper() applied where the index does."""
+    out = {}
+    for col, fold in zip(columns, folds):
+        values = frame[col]
+        if fold is not None:
+            text = values.astype("string")
+            values = text.str.lower() if fold == "lower" else text.str.upper()
+        out[col] = values
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _duplicates(frame: pd.DataFrame, columns: tuple[str, ...], keep: np.ndarray) -> np.ndarray:

@@ -65,11 +65,26 @@ def _table_differences(a: Table, b: Table, same_dialect: bool) -> list[str]:
     uniq_a, uniq_b = sorted(a.unique_column_sets()), sorted(b.unique_column_sets())
     if uniq_a != uniq_b:
         diffs.append(f"{a.name}: unique sets {uniq_a} != {uniq_b}")
-    idx_a = sorted((i.columns, i.unique) for i in a.indexes)
-    idx_b = sorted((i.columns, i.unique) for i in b.indexes)
+    idx_a, idx_b = _index_keys(a, same_dialect), _index_keys(b, same_dialect)
     if idx_a != idx_b:
         diffs.append(f"{a.name}: indexes {idx_a} != {idx_b}")
+    if same_dialect:
+        excl_a = sorted(" ".join(x.definition.split()) for x in a.exclusions)
+        excl_b = sorted(" ".join(x.definition.split()) for x in b.exclusions)
+        if excl_a != excl_b:
+            diffs.append(f"{a.name}: exclusion constraints {excl_a} != {excl_b}")
     return diffs
+
+
+def _index_keys(table: Table, same_dialect: bool) -> list[tuple[object, ...]]:
+    """What makes two indexes the same: their key elements, uniqueness and kind (method, expressions).
+
+    Between engines, expressions are spelled differently and methods differ by design (a gin index is a
+    plain one on MariaDB), so only the columns and uniqueness are compared there.
+    """
+    if same_dialect:
+        return sorted((i.elements, i.unique, i.method or "btree") for i in table.indexes)
+    return sorted((i.columns, i.unique) for i in table.indexes)
 
 
 def _column_differences(a: Column, b: Column, same_dialect: bool) -> list[str]:

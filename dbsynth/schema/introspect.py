@@ -13,9 +13,13 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import UnsupportedType
+from dbsynth.schema.indexes import (
+    mysql_descending, postgres_indexes, reflected_index, sqlite_expression_indexes,
+)
 from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
 from dbsynth.schema.model import (
-    CheckConstraint, Column, Domain, ForeignKey, Identity, Index, PrimaryKey, Schema, SqlType, Table,
+    CheckConstraint, Column, Domain, ExclusionConstraint, ForeignKey, Identity, Index, PrimaryKey, Schema, SqlType,
+    Table,
     UniqueConstraint, View, qualified_name,
 )
 from dbsynth.schema.namespaces import (
@@ -162,26 +166,38 @@ class _Reader:
             CheckConstraint(c["sqltext"], c.get("name"))
             for c in _safe(inspector.get_check_constraints, local, namespace)
         ) + tuple(domain_checks)  # a domain's CHECKs bind the column: values must satisfy them too
-        unique_sets = {u.columns for u in uniques}
-        indexes = []
-        for i in _safe(inspector.get_indexes, local, namespace):
-            if not all(i.get("column_names") or [None]):
-                self.warnings.append(f"index {i.get('name')} on table {name} was left out: it is on "
-                                     f"expressions, which dbsynth does not recreate")
-                continue
-            if i.get("duplicates_constraint") or (tuple(i["column_names"]) in unique_sets and i.get("unique")):
-                continue
-            where = (i.get("dialect_options") or {}).get("postgresql_where") \
-                or (i.get("dialect_options") or {}).get("sqlite_where")
-            indexes.append(Index(tuple(i["column_names"]), i.get("name"), bool(i.get("unique")),
-                                 where=str(where) if where is not None else None))
+        indexes, exclusions = self._indexes(namespace, local, name, {u.columns for u in uniques})
         comment = (_safe(inspector.get_table_comment, local, namespace) or {}).get("text")  # type: ignore[union-attr]
         return Table(
             name=name, columns=columns,
             primary_key=PrimaryKey(pk_cols, pk.get("name")) if pk_cols else None,
             foreign_keys=fks, unique_constraints=uniques, check_constraints=checks, indexes=tuple(indexes),
-            comment=comment, schema=namespace,
+            comment=comment, schema=namespace, exclusions=tuple(exclusions),
         )
+
+    def _indexes(self, namespace: str | None, local: str, name: str,
+                 unique_sets: set[tuple[str, ...]]) -> tuple[list[Index], list[ExclusionConstraint]]:
+        """The table's indexes that back no constraint (PostgreSQL: from its catalog, exactly), its exclusions."""
+        insp = self.inspector
+        if self.dialect.name == "postgresql":
+            return postgres_indexes(insp.bind, namespace, local)
+        descending = mysql_descending(insp.bind, local) if self.dialect.name in ("mysql", "mariadb") else {}
+        indexes = []
+        for i in _safe(insp.get_indexes, local, namespace):
+            index = reflected_index(i, descending.get(i.get("name") or "", ()))
+            if index is None:
+                self.warnings.append(f"index {i.get('name')} on table {name} was left out: it is on "
+                                     f"expressions dbsynth could not read")
+                continue
+            if i.get("duplicates_constraint") or (index.columns in unique_sets and index.unique
+                                                  and not index.expressions):
+                continue
+            indexes.append(index)
+        if self.dialect.name == "sqlite":
+            reflected = {i.get("name") for i in _safe(insp.get_indexes, local, namespace)}
+            indexes += sqlite_expression_indexes(insp.bind, local, reflected,
+                                                 tuple(c["name"] for c in insp.get_columns(local)))
+        return indexes, []
 
 
 def _with_catalog_types(bind: sa.engine.Connectable, namespace: str | None, local: str,

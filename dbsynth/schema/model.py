@@ -99,10 +99,44 @@ class CheckConstraint:
 
 @dataclass(frozen=True)
 class Index:
+    """An index that backs no constraint. `columns` are its plain key columns; an expression index has
+    fewer (or none), and `expressions` then lists every key element in order, "" where it is a plain column."""
+
     columns: tuple[str, ...]
     name: str | None = None
     unique: bool = False
     where: str | None = None       # a partial index's predicate, in the source dialect
+    method: str | None = None      # PostgreSQL access method but btree (gin, gist, brin, hash, spgist);
+                                   # MariaDB/MySQL: fulltext, spatial
+    expressions: tuple[str, ...] = ()   # per key element: its expression in the source dialect, "" for a column
+    include: tuple[str, ...] = ()  # PostgreSQL INCLUDE columns (stored, not keys)
+    descending: tuple[str, ...] = ()    # key columns sorted DESC
+    lengths: tuple[tuple[str, int], ...] = ()   # MariaDB/MySQL prefix lengths: KEY (name(10)) -> (("name", 10),)
+    definition: str | None = None  # PostgreSQL: pg_get_indexdef from USING on, recreated verbatim on PostgreSQL
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        """Every key element in order: a column's name or an expression's text."""
+        if not self.expressions:
+            return self.columns
+        plain = iter(self.columns)
+        return tuple(e or next(plain, "") for e in self.expressions)
+
+    @property
+    def kind(self) -> str:
+        """How `inspect` names it: "unique gin", "fulltext", "btree"."""
+        return " ".join(p for p in ("unique" if self.unique else "", self.method or "btree") if p)
+
+
+@dataclass(frozen=True)
+class ExclusionConstraint:
+    """A PostgreSQL EXCLUDE constraint: no two rows may match on every (element, operator) pair."""
+
+    name: str
+    definition: str                # pg_get_constraintdef: EXCLUDE USING gist (room WITH =, during WITH &&)
+    elements: tuple[tuple[str, str], ...] = ()   # (expression or column, operator as regoperator text)
+    columns: tuple[str | None, ...] = ()         # per element: the plain column it is, else None
+    where: str | None = None
 
 
 def qualified_name(schema: str | None, name: str) -> str:
@@ -120,6 +154,7 @@ class Table:
     check_constraints: tuple[CheckConstraint, ...] = ()
     indexes: tuple[Index, ...] = ()
     row_count: int = 0
+    exclusions: tuple[ExclusionConstraint, ...] = ()
     schema: str | None = None
     comment: str | None = None
 
@@ -153,7 +188,8 @@ class Table:
         if self.primary_key:
             sets.append(self.primary_key.columns)
         sets += [u.columns for u in self.unique_constraints]
-        sets += [i.columns for i in self.indexes if i.unique]   # partial ones too: stricter, still valid
+        sets += [i.columns for i in self.indexes    # partial ones too: stricter, still valid
+                 if i.unique and not i.expressions and i.method in (None, "btree", "hash")]
         out: list[tuple[str, ...]] = []
         for s in sets:
             if s and s not in out:
@@ -265,10 +301,21 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
             UniqueConstraint(tuple(u["columns"]), u.get("name")) for u in d.get("unique_constraints", ())
         ),
         check_constraints=tuple(CheckConstraint(**c) for c in d.get("check_constraints", ())),
-        indexes=tuple(
-            Index(tuple(i["columns"]), i.get("name"), i.get("unique", False), i.get("where")) for i in d.get("indexes", ())
+        indexes=tuple(_index_from_dict(i) for i in d.get("indexes", ())),
+        exclusions=tuple(
+            ExclusionConstraint(x["name"], x["definition"], tuple(tuple(e) for e in x.get("elements", ())),
+                                tuple(x.get("columns", ())), x.get("where"))
+            for x in d.get("exclusions", ())
         ),
         row_count=d.get("row_count", 0),
         schema=d.get("schema"),
         comment=d.get("comment"),
+    )
+
+
+def _index_from_dict(d: dict[str, Any]) -> Index:
+    return Index(
+        tuple(d["columns"]), d.get("name"), d.get("unique", False), d.get("where"), d.get("method"),
+        tuple(d.get("expressions", ())), tuple(d.get("include", ())), tuple(d.get("descending", ())),
+        tuple((c, int(n)) for c, n in d.get("lengths", ())), d.get("definition"),
     )
