@@ -189,15 +189,16 @@ def left_out_across_engines(schema: Schema, dialect: str) -> list[str]:
     source, target = _ENGINES.get(schema.dialect, schema.dialect), _ENGINES.get(dialect, dialect)
     languages = {r.local_name: r.language for r in schema.routines}
     out = [f"{r.kind} {r.signature} was not recreated: {source} → {target} cannot translate "
-           f"{_LANGUAGES.get(r.language, r.language or 'its body')}" for r in schema.routines]
+           f"{'aggregates' if r.kind == 'aggregate' else _LANGUAGES.get(r.language, r.language or 'its body')}"
+           for r in schema.routines]
     for t in schema.triggers:
         called = re.search(r"EXECUTE\s+(?:FUNCTION|PROCEDURE)\s+(?:[\w\"]+\.)?\"?(\w+)", t.definition, re.I)
         language = languages.get(called.group(1), "") if called else ("SQL" if schema.dialect != "sqlite" else "")
         what = _LANGUAGES.get(language, language) or "trigger bodies"
         out.append(f"trigger {t.name} on table {t.table} was not recreated: {source} → {target} cannot "
                    f"translate {what}")
-    out += [f"sequence {s.name} was not recreated: {target} has no sequences (the columns drawing from it "
-            f"are auto-increment keys or plain columns there)" for s in schema.sequences]
+    out += [f"sequence {s.name} was not recreated: dbsynth recreates sequences on PostgreSQL only (a key column "
+            f"drawing from it is an auto-increment key on {target})" for s in schema.sequences]
     return out
 
 
