@@ -170,3 +170,16 @@ def test_inspect_lists_routines_and_triggers(postgres_url: str) -> None:
     assert "trigger item_log on item" in human.output
     as_json = CliRunner().invoke(app, ["inspect", postgres_url, "--json"])
     assert '"item_touch"' in as_json.output and '"order_no"' in as_json.output
+
+
+def test_refresh_swaps_routines_and_triggers_in(postgres_url: str, postgres_target: str, tmp_path) -> None:
+    _run(postgres_url, POSTGRES_SOURCE)
+    model = tmp_path / "m.dbsynth"
+    for seed in (1, 2):   # the second run replaces the first run's routines, sequence and triggers
+        result = dbsynth.refresh(postgres_url, postgres_target, seed=seed, model_file=model)
+        assert result.rows["item"] == 60
+        assert _scalar(postgres_target, "SELECT count(*) FROM audit") == 0
+        assert compare(postgres_url, postgres_target) == []
+    assert _scalar(postgres_target, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbsynth_shadow%'") == 0
+    _run(postgres_target, "INSERT INTO item (n) VALUES (8)")
+    assert _scalar(postgres_target, "SELECT count(*) FROM audit") == 1
