@@ -172,8 +172,22 @@ def test_inspect_lists_routines_and_triggers(postgres_url: str) -> None:
     assert '"item_touch"' in as_json.output and '"order_no"' in as_json.output
 
 
+CORE_SCHEMA = """
+CREATE SCHEMA core;
+CREATE FUNCTION core.valid_code(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT t ~ '^[A-Z]{2}[0-9]{2}$' $$;
+CREATE FUNCTION core.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := 'stamped'; RETURN NEW; END $$;
+CREATE SEQUENCE core.ticket_seq START 500;
+CREATE TABLE core.ticket (id int PRIMARY KEY DEFAULT nextval('core.ticket_seq'),
+                          code text NOT NULL CHECK (core.valid_code(code)), note text);
+CREATE VIEW core.good AS SELECT id FROM core.ticket WHERE core.valid_code(code);
+INSERT INTO core.ticket (code, note) SELECT chr(65 + i % 26) || chr(66 + i % 20) || lpad((i % 100)::text, 2, '0'), 'x'
+FROM generate_series(1, 40) i;
+CREATE TRIGGER ticket_stamp BEFORE INSERT ON core.ticket FOR EACH ROW EXECUTE FUNCTION core.stamp();
+"""
+
+
 def test_refresh_swaps_routines_and_triggers_in(postgres_url: str, postgres_target: str, tmp_path) -> None:
-    _run(postgres_url, POSTGRES_SOURCE)
+    _run(postgres_url, POSTGRES_SOURCE + CORE_SCHEMA)
     model = tmp_path / "m.dbsynth"
     for seed in (1, 2):   # the second run replaces the first run's routines, sequence and triggers
         result = dbsynth.refresh(postgres_url, postgres_target, seed=seed, model_file=model)
@@ -183,3 +197,8 @@ def test_refresh_swaps_routines_and_triggers_in(postgres_url: str, postgres_targ
     assert _scalar(postgres_target, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbsynth_shadow%'") == 0
     _run(postgres_target, "INSERT INTO item (n) VALUES (8)")
     assert _scalar(postgres_target, "SELECT count(*) FROM audit") == 1
+    # in another schema too: the CHECK, view, trigger and DEFAULT bind the new function and sequence
+    assert _scalar(postgres_target, "SELECT count(*) FROM core.ticket WHERE note = 'stamped'") == 0
+    _run(postgres_target, "INSERT INTO core.ticket (code) VALUES ('AB12')")
+    assert _scalar(postgres_target, "SELECT note FROM core.ticket WHERE id = 41") == "stamped"
+    assert _scalar(postgres_target, "SELECT count(*) FROM core.good") == 41

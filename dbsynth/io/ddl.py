@@ -26,7 +26,7 @@ from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_l
 from dbsynth.io.expressions import EXTENSIONS_KEY, create_extensions, leave_out_rejected
 from dbsynth.io.naming import located, located_table, namespace_notes, relocated_sql
 from dbsynth.io.routines import (
-    ROUTINES_KEY, SEQUENCES_KEY, create_routines, create_sequences, left_out_across_engines,
+    ROUTINES_KEY, SEQUENCES_KEY, create_routines, create_sequences, left_out_across_engines, relocated_nextval,
 )
 from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
@@ -175,8 +175,8 @@ class _Builder:
             self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} is in a form "
                                  f"dbsynth cannot read, so generated rows are not made to satisfy it; "
                                  f"it was left out of the target")
-        if self.same:
-            t.append_constraint(sa.CheckConstraint(c.sqltext, name=self.claim(c.name, "check", t)))
+        if self.same:   # relocated: `dbsynth refresh` binds the functions and types it calls in the shadow
+            t.append_constraint(sa.CheckConstraint(relocated_sql(c.sqltext), name=self.claim(c.name, "check", t)))
             return
         portable = parsed is not None and all(table.column(col).type.kind in _PORTABLE_CHECK_KINDS
                                               for col in parsed.columns)
@@ -243,7 +243,8 @@ class _Builder:
         default = None
         if (self.same and col.default is not None and not auto and col.computed is None
                 and ("nextval(" not in col.default.lower() or drawn)):
-            default = sa.DefaultClause(sa.text(relocated_sql(col.default)))
+            default = sa.DefaultClause(sa.text(relocated_nextval(relocated_sql(col.default)) if drawn
+                                               else relocated_sql(col.default)))
         if t.domain in self.domains:
             info[COLUMN_KEY] = domain_location(self.domains[t.domain])
         return sa.Column(col.name, typ, *args, nullable=nullable, autoincrement=auto,

@@ -243,3 +243,20 @@ def resume_triggers(conn: sa.Connection, paused: Paused) -> None:
     prep = conn.dialect.identifier_preparer
     for quoted, name, state in paused:
         conn.exec_driver_sql(f"ALTER TABLE {quoted} {_ENABLE.get(state, 'ENABLE TRIGGER')} {prep.quote(name)}")
+
+
+def relocated_nextval(default: str) -> str:
+    """DEFAULT nextval('core.seq'::regclass) naming where the sequence lands (`dbsynth refresh`: its shadow).
+
+    The name is a string literal, which `io.naming.relocated_sql` leaves alone; PostgreSQL resolves it to
+    the sequence once, when the DEFAULT is made, so it must name the new sequence, not last run's."""
+    def swap(match: re.Match[str]) -> str:
+        namespace, dot, local = match.group(1).rpartition(".")
+        if not dot:
+            return match.group(0)
+        unquoted = namespace[1:-1].replace('""', '"') if namespace.startswith('"') else namespace
+        target = located(unquoted, local, "postgresql")[0] or unquoted
+        quoted = '"' + target.replace('"', '""') + '"' if target != unquoted or namespace.startswith('"') else target
+        return f"nextval('{quoted.replace(chr(39), chr(39) * 2)}.{local}'"
+
+    return re.sub(r"nextval\('((?:[^']|'')+)'", swap, default)
