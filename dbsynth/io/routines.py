@@ -203,7 +203,7 @@ def left_out_across_engines(schema: Schema, dialect: str) -> list[str]:
 
 
 # -- --if-exists truncate -------------------------------------------------------------------------------------
-Paused = list[tuple[str, str, str]]   # (quoted table, trigger, its pg_trigger.tgenabled state)
+Paused = list[tuple[str, str, str]]   # (table, trigger, its tgenabled state; SQLite: its CREATE statement)
 _ENABLE = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}
 
 
@@ -213,8 +213,9 @@ def pause_triggers(conn: sa.Connection, tables: list[sa.Table]) -> tuple[Paused,
     PostgreSQL: each enabled user trigger of the loaded tables is disabled by name inside the load's
     transaction (ALTER TABLE ... DISABLE TRIGGER, transactional; foreign keys are internal triggers and stay
     checked, unlike with session_replication_role = replica) and re-enabled in its own mode before the
-    commit, so no other session ever sees it off. MariaDB/MySQL and SQLite cannot switch a trigger off: each
-    one on a loaded table is named in a warning, since it fires for every generated row.
+    commit, so no other session ever sees it off. SQLite: dropped and recreated from its own statement in the
+    same transaction. MariaDB/MySQL can neither switch a trigger off nor drop one without committing the load
+    half-way: each one on a loaded table is named in a warning, since it fires for every generated row.
     """
     prep = conn.dialect.identifier_preparer
     if conn.dialect.name == "postgresql":
@@ -227,14 +228,18 @@ def pause_triggers(conn: sa.Connection, tables: list[sa.Table]) -> tuple[Paused,
                 conn.exec_driver_sql(f"ALTER TABLE {quoted} DISABLE TRIGGER {prep.quote(name)}")
                 paused.append((quoted, name, state))
         return paused, []
-    if conn.dialect.name in ("mysql", "mariadb"):
-        query = ("SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
-                 "WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 2, 1")
-    else:
-        query = "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY 2, 1"
     loaded = {t.name for t in tables}
-    return [], [f"trigger {name} on table {table} of the target fired for every loaded row: "
-                f"{_ENGINES[conn.dialect.name]} cannot switch triggers off during --if-exists truncate"
+    if conn.dialect.name == "sqlite":   # DDL is transactional there: dropped now, made again before the commit
+        paused = [(table, name, sql) for name, table, sql in conn.exec_driver_sql(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY 2, 1").all()
+            if table in loaded]
+        for _, name, _ in paused:
+            conn.exec_driver_sql(f"DROP TRIGGER {prep.quote(name)}")
+        return paused, []
+    query = ("SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
+             "WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 2, 1")
+    return [], [f"trigger {name} on table {table} of the target fired for every loaded row: MariaDB/MySQL cannot "
+                f"switch a trigger off, and dropping it would commit the load half-way"
                 for name, table in conn.exec_driver_sql(query).all() if table in loaded]
 
 
@@ -242,7 +247,10 @@ def resume_triggers(conn: sa.Connection, paused: Paused) -> None:
     """Re-enable what `pause_triggers` disabled, each in the mode it had (ALWAYS, REPLICA or ORIGIN)."""
     prep = conn.dialect.identifier_preparer
     for quoted, name, state in paused:
-        conn.exec_driver_sql(f"ALTER TABLE {quoted} {_ENABLE.get(state, 'ENABLE TRIGGER')} {prep.quote(name)}")
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(state)   # the trigger's own CREATE statement
+        else:
+            conn.exec_driver_sql(f"ALTER TABLE {quoted} {_ENABLE.get(state, 'ENABLE TRIGGER')} {prep.quote(name)}")
 
 
 def relocated_nextval(default: str) -> str:
