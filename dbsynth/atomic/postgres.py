@@ -146,7 +146,8 @@ class PostgresShadow(ServerShadow):
             "ORDER BY p.prokind = 'a' DESC, p.proname"), {"s": shadow_name}).all()
         for kind, name, arguments in rows:
             word = {"p": "PROCEDURE", "a": "AGGREGATE"}.get(kind, "FUNCTION")
-            old, new = f"{namespace}.{self._q(name)}({arguments})", f"{self._quote(shadow_name)}.{self._q(name)}({arguments})"
+            old = f"{namespace}.{self._q(name)}({arguments})"
+            new = f"{self._quote(shadow_name)}.{self._q(name)}({arguments})"
             conn.exec_driver_sql(f"DROP {word} IF EXISTS {old}".replace("%", "%%"))
             conn.exec_driver_sql(f"ALTER {word} {new} SET SCHEMA {namespace}".replace("%", "%%"))
 

@@ -20,6 +20,7 @@ named in a warning instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -142,11 +143,11 @@ def create_sequences(conn: sa.Connection, sequences: list[FreeSequence]) -> None
             f"{' CYCLE' if seq.cycle else ' NO CYCLE'}")
 
 
-def advance_sequences(conn: sa.Connection, metadata: sa.MetaData) -> None:
+def advance_sequences(conn: sa.Connection, tables: sa.MetaData | Iterable[sa.Table]) -> None:
     """PostgreSQL: each free sequence past the highest value of every column whose DEFAULT draws from it."""
     if conn.dialect.name != "postgresql":
         return
-    for table in metadata.tables.values():
+    for table in tables.tables.values() if isinstance(tables, sa.MetaData) else tables:
         for col in table.columns:
             default = col.server_default.arg if isinstance(col.server_default, sa.DefaultClause) else None
             match = re.search(r"nextval\('([^']+)'", str(default)) if default is not None else None

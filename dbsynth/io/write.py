@@ -180,11 +180,12 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], p
     rows: dict[str, int] = {}
     try:
         with engine.begin() as conn:
+            paused, notes = pause_triggers(conn, [tables[n] for n in load_order])   # their DELETE triggers too
             empty_tables(conn, [tables[n] for n in load_order])
-            paused, notes = pause_triggers(conn, [tables[n] for n in load_order])
             _load_parts(conn, tables.__getitem__, load_order, parts, rows, on_table, checks)
             resume_triggers(conn, paused)
             reset_sequences(conn, tables.values())
+            advance_sequences(conn, tables.values())
             refresh_materialized_views(conn, [conn.dialect.identifier_preparer.format_table(tables[n])
                                               for n in load_order])
             if engine.dialect.name in ("mysql", "mariadb"):
