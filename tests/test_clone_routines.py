@@ -10,6 +10,7 @@ import dbsynth
 from dbsynth.api import compare
 from dbsynth.cli import app
 from dbsynth.io.engines import parse_url
+from dbsynth.schema.model import Schema
 from tests.helpers import schema_of
 
 POSTGRES_SOURCE = """
@@ -177,6 +178,13 @@ def test_inspect_lists_routines_and_triggers(postgres_url: str) -> None:
     assert "trigger item_log on item" in human.output
     as_json = CliRunner().invoke(app, ["inspect", postgres_url, "--json"])
     assert '"item_touch"' in as_json.output and '"order_no"' in as_json.output
+    # a model file keeps them (and one written before they existed still loads, without them)
+    schema = schema_of(postgres_url)
+    assert Schema.from_json(schema.to_json()) == schema and len(schema.routines) == 6
+    older = schema.to_dict()
+    for key in ("routines", "triggers", "sequences"):
+        del older[key]
+    assert Schema.from_dict(older).routines == ()
 
 
 CORE_SCHEMA = """
