@@ -42,7 +42,8 @@ Scale = Annotated[Optional[float], typer.Option("--scale", help="Multiply root-t
 IfExists = Annotated[Optional[str], typer.Option(
     "--if-exists", help="When the target already has the tables: refuse, replace (drop and recreate) or truncate "
                         "(keep the target's schema, e.g. from your migrations, and replace its rows; PostgreSQL "
-                        "materialized views over them are refreshed). "
+                        "materialized views over them are refreshed and the target's own triggers on them do not "
+                        "fire for the load). "
                         "[default: refuse]")]
 Model = Annotated[Optional[str], typer.Option("--model", help=MODEL_HELP)]
 ConfigFile = Annotated[Optional[Path], typer.Option("--config", help=CONFIG_HELP)]
@@ -122,7 +123,8 @@ def inspect(
                                           "containment) as [[foreign_keys]] TOML to paste into --config."),
     schemas: Schemas = None,
 ) -> None:
-    """Show the source's tables in dependency order: rows, keys, FK graph, personal data."""
+    """Show the source's tables in dependency order: rows, keys, FK graph, personal data; then its functions,
+    triggers and free sequences."""
     if suggest_fks:
         from dbsynth.config import Config, load_config
         from dbsynth.suggest import suggest_for_source, to_toml

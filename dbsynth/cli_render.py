@@ -75,6 +75,13 @@ def render_inspection(console: Console, inspection: Inspection) -> None:
         console.print(f"[yellow]cannot generate:[/] {', '.join(unsupported)}")
     for note in schema.notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)  # one line, for grep
+    # recreated on a target of the same engine (functions before the tables, triggers after the rows)
+    for r in schema.routines:
+        console.print(f"{r.kind} {r.signature} ({r.language or 'SQL'})", markup=False, soft_wrap=True)
+    for t in schema.triggers:
+        console.print(f"trigger {t.name} on {t.table}", markup=False, soft_wrap=True)
+    for q in schema.sequences:
+        console.print(f"sequence {q.name} (no column owns it)", markup=False, soft_wrap=True)
 
 
 

@@ -48,4 +48,8 @@ def inspection_to_dict(inspection: Inspection) -> dict[str, Any]:
         ],
         "tables": tables,
         "notes": list(schema.notes),
+        "routines": [dataclasses.asdict(r) | {"signature": r.signature} for r in schema.routines],
+        "triggers": [dataclasses.asdict(t) for t in schema.triggers],
+        "sequences": [dataclasses.asdict(q) for q in schema.sequences],
+        "warnings": list(schema.warnings),
     }

@@ -11,7 +11,7 @@ name the schema.
 PostgreSQL's DDL is transactional, so the swap is one transaction: drop the
 managed views and tables of every namespace (only those: the application's own
 tables and extensions stay), ``ALTER ... SET SCHEMA`` each shadow's tables,
-enum/domain types and free sequences into its namespace (indexes, constraints
+enum/domain types, free sequences and routines (`_move_routines`) into its namespace (indexes, constraints
 and owned sequences travel with their tables; a foreign key across namespaces
 follows its table by OID), drop the empty shadows, and create the views from
 their definitions, which name the real schemas. Views are therefore not written
@@ -128,8 +128,28 @@ class PostgresShadow(ServerShadow):
         for name in list(types):
             conn.exec_driver_sql(f"ALTER TYPE {shadow}.{self._q(name)} SET SCHEMA {namespace}")
         for name, _ in _relations(conn, shadow_name, ("S",)):  # sequences no table owns
+            conn.exec_driver_sql(f"DROP SEQUENCE IF EXISTS {namespace}.{self._q(name)}")   # the last run's
             conn.exec_driver_sql(f"ALTER SEQUENCE {shadow}.{self._q(name)} SET SCHEMA {namespace}")
+        self._move_routines(conn, shadow_name, namespace)
         conn.exec_driver_sql(f"DROP SCHEMA {shadow} CASCADE")
+
+    def _move_routines(self, conn: sa.Connection, shadow_name: str, namespace: str) -> None:
+        """The shadow's functions, procedures and aggregates replace the namespace's of the same signature.
+
+        The old tables are dropped already, so their triggers and CHECKs no longer hold the old routines;
+        aggregates go first, as they depend on their state functions. The new tables' triggers and CHECKs
+        bind the new routines by OID, so they follow them out of the shadow.
+        """
+        rows = conn.execute(sa.text(
+            "SELECT p.prokind::text, p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s "
+            "ORDER BY p.prokind = 'a' DESC, p.proname"), {"s": shadow_name}).all()
+        for kind, name, arguments in rows:
+            word = {"p": "PROCEDURE", "a": "AGGREGATE"}.get(kind, "FUNCTION")
+            old = f"{namespace}.{self._q(name)}({arguments})"
+            new = f"{self._quote(shadow_name)}.{self._q(name)}({arguments})"
+            conn.exec_driver_sql(f"DROP {word} IF EXISTS {old}".replace("%", "%%"))
+            conn.exec_driver_sql(f"ALTER {word} {new} SET SCHEMA {namespace}".replace("%", "%%"))
 
     def _drop_shadows(self, conn: sa.Connection) -> None:
         for name in conn.execute(sa.text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :p)"),

@@ -27,6 +27,9 @@ from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_l
 from dbsynth.io.index_ddl import add_exclusions, add_indexes
 from dbsynth.io.expressions import EXTENSIONS_KEY, create_extensions, leave_out_rejected
 from dbsynth.io.naming import located, located_table, namespace_notes, relocated_sql
+from dbsynth.io.routines import (
+    ROUTINES_KEY, SEQUENCES_KEY, create_routines, create_sequences, left_out_across_engines, relocated_nextval,
+)
 from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
 from dbsynth.schema.model import CheckConstraint, Column, Domain, Schema, Table
@@ -47,6 +50,9 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     if dialect == "postgresql" and same_dialect:
         md.info[EXTENSIONS_KEY] = list(schema.extensions)
         md.info[COMPOSITES_KEY] = composite_definitions(schema)
+        md.info[SEQUENCES_KEY] = list(schema.sequences)
+    if same_dialect:   # created before the tables (`io.routines`); never translated to another engine
+        md.info[ROUTINES_KEY] = list(schema.routines)
     build = _Builder(md, dialect, same_dialect)
     build.source = schema.dialect or dialect
     if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
@@ -63,7 +69,8 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
         build.foreign_keys(table)
     for table in schema.tables:
         build.indexes(table)
-    return md, namespace_notes(schema, dialect) + build.warnings
+    across = [] if same_dialect else left_out_across_engines(schema, dialect)
+    return md, namespace_notes(schema, dialect) + build.warnings + across
 
 
 def restore_not_null(conn: sa.Connection, metadata: sa.MetaData) -> None:
@@ -181,8 +188,8 @@ class _Builder:
             self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} is in a form "
                                  f"dbsynth cannot read, so generated rows are not made to satisfy it; "
                                  f"it was left out of the target")
-        if self.same:
-            t.append_constraint(sa.CheckConstraint(c.sqltext, name=self.claim(c.name, "check", t)))
+        if self.same:   # relocated: `dbsynth refresh` binds the functions and types it calls in the shadow
+            t.append_constraint(sa.CheckConstraint(relocated_sql(c.sqltext), name=self.claim(c.name, "check", t)))
             return
         portable = parsed is not None and all(table.column(col).type.kind in _PORTABLE_CHECK_KINDS
                                               for col in parsed.columns)
@@ -207,8 +214,10 @@ class _Builder:
             typ, note = own, None
         elif self.same and t.kind == "other":
             note = f"has type {t.source_name}, which is not built into {self.dialect}; created as TEXT"
+        # a DEFAULT nextval() left on a column draws from a free sequence, recreated on PostgreSQL (`io.routines`)
+        drawn = self.same and self.dialect == "postgresql" and "nextval(" in (col.default or "").lower()
         auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
-            and t.kind == "integer"
+            and t.kind == "integer" and not drawn
         if auto and self.dialect == "sqlite":
             typ, note = sa.Integer(), None  # only "INTEGER PRIMARY KEY" is SQLite's auto-assigned rowid
         elif auto and isinstance(typ, sa.Numeric) and not isinstance(typ, sa.Integer):
@@ -246,8 +255,9 @@ class _Builder:
                                      f"nullable column in the target")
         default = None
         if (self.same and col.default is not None and not auto and col.computed is None
-                and "nextval(" not in col.default.lower()):
-            default = sa.DefaultClause(sa.text(relocated_sql(col.default)))
+                and ("nextval(" not in col.default.lower() or drawn)):
+            default = sa.DefaultClause(sa.text(relocated_nextval(relocated_sql(col.default)) if drawn
+                                               else relocated_sql(col.default)))
         if t.domain in self.domains:
             info[COLUMN_KEY] = domain_location(self.domains[t.domain])
         return sa.Column(col.name, typ, *args, nullable=nullable, autoincrement=auto,
@@ -381,6 +391,9 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}")
     notes = create_extensions(conn, metadata)
     if conn.dialect.name == "postgresql":
+        create_sequences(conn, metadata.info.get(SEQUENCES_KEY, []))
+    create_routines(conn, metadata, final=False)   # before the expressions are tried: they may call them
+    if conn.dialect.name == "postgresql":
         create_domains(conn, metadata)
         create_composites(conn, metadata)
         for enum in {id(e): e for e in _enum_types(metadata)}.values():  # the expressions' tries may cast to them
@@ -390,7 +403,7 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
     metadata.create_all(conn, checkfirst=True)  # checkfirst only matters for enum types now
     if conn.dialect.name == "postgresql":
         use_domains(conn, metadata)
-    return notes
+    return notes + create_routines(conn, metadata, final=True)   # those needing a table's row type
 
 
 def _enum_types(metadata: sa.MetaData) -> list[sa.Enum]:

@@ -29,6 +29,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dbsynth.errors import DbsynthError
+from dbsynth.io.naming import relocated_sql
 from dbsynth.io.values import convert, json_dumps
 from dbsynth.relational.checks import CheckTally, readable_checks, set_values, unreadable_checks
 from dbsynth.relational.sample import SyntheticDatabase
@@ -62,7 +63,7 @@ class TargetChecks:
         frame = part.tables[name]
         if not self.enabled:
             return frame
-        checks = [(c.name or c.sqltext, c.sqltext) for c in table.check_constraints
+        checks = [(c.name or c.sqltext, relocated_sql(c.sqltext)) for c in table.check_constraints
                   if (c.name or c.sqltext) in set(unreadable_checks(table))
                   and (name, c.name or c.sqltext) not in self._broken]
         if not checks or frame.empty or name in part.copied:

@@ -18,7 +18,10 @@ from dbsynth.io.after_load import build_after_load
 from dbsynth.io.deferred_ddl import SetAside, restore, set_aside
 from dbsynth.io.views import create_views, drop_views, existing_views, refresh_materialized_views
 from dbsynth.io.naming import reflect_tables
-from dbsynth.io.ddl import create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata
+from dbsynth.io.ddl import (
+    SAME_ENGINE_KEY, create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata,
+)
+from dbsynth.io.routines import advance_sequences, create_triggers, drop_routines, pause_triggers, resume_triggers
 from dbsynth.io.load import (
     insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
 )
@@ -130,6 +133,8 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
         if created and not rolls_back_ddl:
             with engine.begin() as conn:
                 drop_tables(conn, list(schema.table_names))
+                if same:
+                    drop_routines(conn, schema)
         raise DbsynthError(f"{one_line(exc)}; the target was rolled back, nothing was written") from exc
     return WriteResult(rows, tuple(warnings + checks.warnings + checks.tally.warnings()))
 
@@ -141,18 +146,24 @@ def prepare_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData,
     drop_views(conn, list(schema.views), existing_views(conn.engine, [v.name for v in schema.views]))
     if existing:
         drop_tables(conn, existing)
+        if metadata.info.get(SAME_ENGINE_KEY):  # --if-exists replace: the routines are dropped and made again
+            drop_routines(conn, schema)
     notes = create_schema(conn, metadata)
     return set_aside(conn, metadata), notes  # PostgreSQL: FKs and plain indexes are built after the load
 
 
 def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, aside: SetAside) -> list[str]:
     """Once every row is in: NOT NULL back on cycle keys, indexes and foreign keys back (validated),
-    sequences past the keys, views."""
+    sequences past the keys, views, and last the triggers (so none fired for the generated rows)."""
     restore_not_null(conn, metadata)
     restore(conn, aside)
     notes = build_after_load(conn, metadata)   # indexes from the source's SQL, exclusion constraints
     reset_sequences(conn, metadata)
-    return notes + create_views(conn, schema)
+    advance_sequences(conn, metadata)
+    warnings = notes + create_views(conn, schema)
+    if metadata.info.get(SAME_ENGINE_KEY):
+        warnings += create_triggers(conn, schema)
+    return warnings
 
 
 def one_line(exc: BaseException) -> str:
@@ -171,16 +182,19 @@ def _replace_rows(engine: Engine, schema: Schema, load_order: tuple[str, ...], p
     rows: dict[str, int] = {}
     try:
         with engine.begin() as conn:
+            paused, notes = pause_triggers(conn, [tables[n] for n in load_order])   # their DELETE triggers too
             empty_tables(conn, [tables[n] for n in load_order])
             _load_parts(conn, tables.__getitem__, load_order, parts, rows, on_table, checks)
+            resume_triggers(conn, paused)
             reset_sequences(conn, tables.values())
+            advance_sequences(conn, tables.values())
             refresh_materialized_views(conn, [conn.dialect.identifier_preparer.format_table(tables[n])
                                               for n in load_order])
             if engine.dialect.name in ("mysql", "mariadb"):
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         raise DbsynthError(f"{one_line(exc)}; the target's data was rolled back") from exc
-    return WriteResult(rows, tuple(checks.warnings + checks.tally.warnings()))
+    return WriteResult(rows, tuple(notes + checks.warnings + checks.tally.warnings()))
 
 
 def _load_parts(conn: sa.Connection, table_of: Callable[[str], sa.Table], load_order: tuple[str, ...],

@@ -27,7 +27,8 @@ def as_written_on(schema: Schema, dialect: str) -> Schema:
                                                referred_schema=None) for fk in t.foreign_keys))
         for t in schema.tables)
     views = tuple(dataclasses.replace(v, name=located_table(v, dialect)[1], schema=None) for v in schema.views)
-    return dataclasses.replace(schema, tables=tables, views=views)
+    triggers = tuple(dataclasses.replace(t, table=names.get(t.table, t.table)) for t in schema.triggers)
+    return dataclasses.replace(schema, tables=tables, views=views, triggers=triggers)
 
 
 def schema_differences(source: Schema, target: Schema) -> list[str]:
@@ -46,7 +47,39 @@ def schema_differences(source: Schema, target: Schema) -> list[str]:
     if same_dialect:
         diffs += [f"view {v}: materialized {views_a[v]} != {views_b[v]}" for v in sorted(set(views_a) & set(views_b))
                   if views_a[v] != views_b[v]]
+    return diffs + routine_differences(source, target)
+
+
+def routine_differences(source: Schema, target: Schema) -> list[str]:
+    """Functions, procedures, aggregates, triggers and free sequences missing, extra or (same engine)
+    defined otherwise in `target`. Definitions are compared with the object's own name taken out, since
+    the target may print it in another schema."""
+    same = source.dialect == target.dialect
+    diffs: list[str] = []
+    for kind, a, b in (("routine", _routines(source), _routines(target)),
+                       ("trigger", _triggers(source), _triggers(target))):
+        for key in sorted(set(a) - set(b)):
+            diffs.append(f"{a[key][0]} missing in target")
+        for key in sorted(set(b) - set(a)):
+            diffs.append(f"{b[key][0]} only in target")
+        if same:
+            diffs += [f"{a[key][0]}: definition differs in target" for key in sorted(set(a) & set(b))
+                      if a[key][1] != b[key][1]]
+    seqs_a, seqs_b = {q.name for q in source.sequences}, {q.name for q in target.sequences}
+    diffs += [f"sequence {q} missing in target" for q in sorted(seqs_a - seqs_b)]
+    diffs += [f"sequence {q} only in target" for q in sorted(seqs_b - seqs_a)]
     return diffs
+
+
+def _routines(schema: Schema) -> dict[str, tuple[str, str]]:
+    return {r.signature: (f"{r.kind} {r.signature}", " ".join(r.definition.replace(r.name_ref, "", 1).split()))
+            for r in schema.routines}
+
+
+def _triggers(schema: Schema) -> dict[tuple[str, str], tuple[str, str]]:
+    return {(t.table, t.name): (f"trigger {t.name} on table {t.table}",
+                                " ".join(t.definition.replace(f" ON {t.table_ref} ", " ON ", 1).split()))
+            for t in schema.triggers}
 
 
 def _table_differences(a: Table, b: Table, same_dialect: bool) -> list[str]:

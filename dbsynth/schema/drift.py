@@ -16,7 +16,7 @@ from alembic.migration import MigrationContext
 
 from dbsynth.io.write import same_family
 from dbsynth.io.naming import reflect_tables
-from dbsynth.schema.compare import check_differences, schema_differences
+from dbsynth.schema.compare import check_differences, routine_differences, schema_differences
 from dbsynth.schema.model import Schema, qualified_name
 
 
@@ -51,7 +51,7 @@ def compare_databases(source: sa.Engine, target: sa.Engine, source_schema: Schem
     portable = schema_differences(source_schema, target_schema)
     lines += [line for line in portable if line.startswith("view ")]
     lines += [line for line in portable if ": primary key " in line and line not in lines]
-    return lines + check_differences(source_schema, target_schema)
+    return lines + check_differences(source_schema, target_schema) + routine_differences(source_schema, target_schema)
 
 
 def _names(schema: Schema) -> set[str]:

@@ -25,6 +25,7 @@ from dbsynth.schema.model import (
 from dbsynth.schema.namespaces import (
     ExtensionMembers, check_fk_targets, extension_members, installed_extensions, namespaces,
 )
+from dbsynth.schema.routines import free_sequences, read_routines, sequence_names
 from dbsynth.schema.types import classify, refine_catalog, type_of_spelling
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,22 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         members = extension_members(engine)
         reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine), members,
                          mariadb_checks(engine) if is_mariadb(engine) else None)
-        for namespace in namespaces(inspector, engine.dialect.name, schemas, members):
+        spaces = namespaces(inspector, engine.dialect.name, schemas, members)
+        sequences = free_sequences(engine, spaces)
+        reader.free_sequences = sequence_names(sequences)
+        for namespace in spaces:
             reader.read(namespace)
+    routines = read_routines(engine, spaces, {t.name for t in reader.tables} | {v.name for v in reader.views})
     tables = sorted(reader.tables, key=lambda t: t.name)
     check_fk_targets(tables, inspector.default_schema_name, members)  # before counting rows: fail fast
     if count_rows:
         tables = _with_row_counts(engine, tables)
     return Schema(tables=tuple(tables), dialect=engine.dialect.name, views=tuple(sorted(reader.views, key=lambda v: v.name)),
-                  warnings=tuple(reader.warnings), notes=tuple(members.notes()),
+                  notes=tuple(members.notes()),
                   domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)),
-                  extensions=installed_extensions(engine))
+                  extensions=installed_extensions(engine), routines=tuple(routines.routines),
+                  triggers=tuple(routines.triggers), sequences=tuple(sequences),
+                  warnings=tuple(reader.warnings + routines.warnings))
 
 
 class _Reader:
@@ -75,6 +82,7 @@ class _Reader:
         self.views: list[View] = []
         self.warnings: list[str] = []
         self.used_domains: dict[str, Domain] = {}  # the domains columns are declared with, by qualified name
+        self.free_sequences: set[str] = set()      # sequences no column owns: a DEFAULT nextval() of one is kept
 
     def read(self, namespace: str | None) -> None:
         insp = self.inspector
@@ -126,7 +134,7 @@ class _Reader:
         maria = self.mariadb.get(local, MariadbChecks(frozenset(), ())) if self.mariadb is not None else None
         if maria is not None:  # MariaDB's JSON: LONGTEXT with a json_valid CHECK, which is the type, not a rule
             reflected = [dict(c, type=_JSON) if c["name"] in maria.json_columns else c for c in reflected]
-        columns = tuple(_column(name, c, self.dialect, pk_cols) for c in reflected)
+        columns = tuple(_column(name, c, self.dialect, pk_cols, self.free_sequences) for c in reflected)
         if any(c.type.kind == "other" for c in columns):
             columns = _with_catalog_types(inspector.bind, namespace, local, columns)
         if self.strict and (odd := next((c for c in columns if c.type.kind == "other"), None)):
@@ -361,11 +369,21 @@ def _select_of(definition: str) -> str:
     return text.strip().rstrip(";").strip()
 
 
-def _column(table: str, c: dict, dialect: sa.engine.Dialect, pk_cols: tuple[str, ...]) -> Column:
+_NEXTVAL = re.compile(r"nextval\('([^']+)'")
+
+
+def _column(table: str, c: dict, dialect: sa.engine.Dialect, pk_cols: tuple[str, ...],
+            free_sequences: set[str] = frozenset()) -> Column:  # type: ignore[assignment]
+    """A reflected column in the model. A DEFAULT nextval() of a sequence no column owns is kept (the
+    sequence is recreated on PostgreSQL); the column still counts as auto-incremented elsewhere."""
     sql_type = classify(c["type"], dialect)
     identity = c.get("identity")
     default = c.get("default")
+    drawn = _NEXTVAL.search(str(default)) if default else None
     is_serial = bool(default and "nextval(" in str(default))
+    if drawn and drawn.group(1).replace('"', "") in free_sequences:
+        return replace(_column(table, dict(c, default=None), dialect, pk_cols), default=str(default),
+                       autoincrement=True)
     autoinc = c.get("autoincrement")
     single_int_pk = pk_cols == (c["name"],) and sql_type.kind == "integer"
     return Column(

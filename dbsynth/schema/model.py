@@ -230,6 +230,59 @@ class View:
 
 
 @dataclass(frozen=True)
+class Routine:
+    """A user function, procedure or aggregate, recreated on a target of the source's engine before its tables."""
+
+    name: str                      # "schema.name" outside the default namespace, like Table.name
+    kind: str                      # "function", "procedure" or "aggregate"
+    definition: str                # the CREATE statement as the source prints it (MariaDB: without DEFINER)
+    name_ref: str = ""             # the text naming the routine in `definition`, replaced by its target name
+    arguments: str = ""            # PostgreSQL: the identity arguments ("integer, text"), which tell overloads apart
+    language: str = ""
+    schema: str | None = None
+
+    @property
+    def local_name(self) -> str:
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
+
+    @property
+    def signature(self) -> str:
+        """What names it uniquely: name(arguments) on PostgreSQL, the name elsewhere."""
+        return f"{self.name}({self.arguments})"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A trigger, recreated on a target of the source's engine after every row is loaded."""
+
+    name: str
+    table: str                     # the model's name of its table
+    definition: str                # the CREATE TRIGGER statement as the source prints it (MariaDB: without DEFINER)
+    table_ref: str = ""            # the text naming the table after " ON " in `definition`, replaced by its target name
+
+
+@dataclass(frozen=True)
+class FreeSequence:
+    """A PostgreSQL sequence no column owns (columns use it by DEFAULT nextval('name')), recreated as it is."""
+
+    name: str                      # "schema.name" outside the default namespace
+    schema: str | None = None
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    minimum: int | None = None
+    maximum: int | None = None
+    cycle: bool = False
+    cache: int = 1
+
+    @property
+    def local_name(self) -> str:
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...]
     dialect: str = ""
@@ -238,6 +291,9 @@ class Schema:
     domains: tuple[Domain, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)   # information: what was left out on purpose
     extensions: tuple[str, ...] = ()   # PostgreSQL extensions installed in the source (their functions in DEFAULTs)
+    routines: tuple[Routine, ...] = ()     # user functions, procedures, aggregates
+    triggers: tuple[Trigger, ...] = ()
+    sequences: tuple[FreeSequence, ...] = ()   # PostgreSQL sequences no column owns
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -266,6 +322,9 @@ class Schema:
                           for d in data.get("domains", ())),
             notes=tuple(data.get("notes", ())),
             extensions=tuple(data.get("extensions", ())),
+            routines=tuple(Routine(**r) for r in data.get("routines", ())),
+            triggers=tuple(Trigger(**t) for t in data.get("triggers", ())),
+            sequences=tuple(FreeSequence(**q) for q in data.get("sequences", ())),
         )
 
     @classmethod
