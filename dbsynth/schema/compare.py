@@ -69,7 +69,16 @@ def _table_differences(a: Table, b: Table, same_dialect: bool) -> list[str]:
     idx_b = sorted((i.columns, i.unique) for i in b.indexes)
     if idx_a != idx_b:
         diffs.append(f"{a.name}: indexes {idx_a} != {idx_b}")
+    if same_dialect and _partitions(a) != _partitions(b):   # elsewhere a partitioned table is one plain table
+        diffs.append(f"{a.name}: partitioning {_partitions(a) or 'none'} != {_partitions(b) or 'none'}")
     return diffs
+
+
+def _partitions(table: Table) -> tuple[str, list[tuple[str, str, str | None]]] | None:
+    """A partitioned table's key and its partitions (name, bound, own key), in a comparable order."""
+    if table.partitioning is None:
+        return None
+    return table.partitioning.key, sorted((p.name, p.bound, p.key) for p in table.partitioning.partitions)
 
 
 def _column_differences(a: Column, b: Column, same_dialect: bool) -> list[str]:
@@ -103,4 +112,4 @@ def check_differences(source: Schema, target: Schema) -> list[str]:
 
 
 def _check_texts(table: Table) -> set[str]:
-    return {" ".join(c.sqltext.split()) for c in table.check_constraints}
+    return {" ".join(c.sqltext.split()) for c in table.check_constraints if not c.partition}
