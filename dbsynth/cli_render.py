@@ -69,6 +69,11 @@ def render_inspection(console: Console, inspection: Inspection) -> None:
     if copied:
         console.print("copied verbatim as lookup tables (set mode = \"model\" in the config to model them): "
                       + "; ".join(copied))
+    partitioned = [f"{t.name} by {t.partitioning.key}, {len(t.partitioning.partitions)} partitions"
+                   for t in schema.tables if t.partitioning is not None]
+    if partitioned:
+        console.print("partitioned (recreated with their partitions on PostgreSQL): " + "; ".join(partitioned),
+                      markup=False, soft_wrap=True)
     unsupported = [f"{t.name}.{c.name} ({c.type.source_name})" for t in schema.tables for c in t.columns
                    if c.type.kind == "other"]
     if unsupported:
@@ -120,6 +125,9 @@ def render_table(console: Console, inspection: Inspection, name: str) -> None:
     """One table's columns: type, nullability and what dbsynth will do with each."""
     t = inspection.schema.table(name)
     console.print(f"[bold]{name}[/]: {t.row_count:,} rows, primary key ({', '.join(t.pk_columns) or 'none'})")
+    if t.partitioning is not None:
+        console.print(f"partitioned by {t.partitioning.key}: "
+                      + ", ".join(f"{p.name} {p.bound}" for p in t.partitioning.partitions), markup=False, soft_wrap=True)
     grid = RichTable(show_edge=False, pad_edge=False, header_style="bold")
     for head in ("column", "type", "null", "dbsynth"):
         grid.add_column(head, overflow="fold")

@@ -177,8 +177,9 @@ _KIND = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S":
 
 
 def _relations(conn: sa.Connection, schema: str, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(name, relkind) of the schema's relations of these kinds; partitions are left to their parent."""
+    """(name, relkind) of the schema's relations of these kinds, partitions included: moving a partitioned
+    table to another schema leaves its partitions where they are."""
     rows = conn.execute(sa.text(
         "SELECT c.relname, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = :s AND NOT c.relispartition ORDER BY 1"), {"s": schema}).all()
+        "WHERE n.nspname = :s ORDER BY 1"), {"s": schema}).all()
     return [(name, kind) for name, kind in rows if kind in kinds]

@@ -32,6 +32,7 @@ from dbsynth.io.routines import (
 )
 from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
+from dbsynth.io.partitions import PARTITIONS_KEY, create_partitions, partition_names
 from dbsynth.schema.model import CheckConstraint, Column, Domain, Schema, Table
 
 _MAX_NAME = {"postgresql": 63, "mysql": 64}
@@ -154,8 +155,16 @@ class _Builder:
             kwargs = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
             if not self.same:  # byte-wise comparison, like PostgreSQL and SQLite: 'a' and 'A' are different keys
                 kwargs["mysql_collate"] = "utf8mb4_bin"
-        t = sa.Table(local, self.md, *columns, schema=schema, comment=table.comment,
-                     info={"dbsynth_name": table.name}, **kwargs)
+        info: dict[str, Any] = {"dbsynth_name": table.name}
+        if table.partitioning is not None:
+            if self.dialect == "postgresql" and self.same:
+                kwargs["postgresql_partition_by"] = table.partitioning.key
+                info[PARTITIONS_KEY] = table.partitioning.partitions
+            else:
+                self.warnings.append(f"table {table.name} is partitioned by {table.partitioning.key} in the source "
+                                     f"({len(table.partitioning.partitions)} partitions); it is created as one "
+                                     f"unpartitioned table on {self.dialect}, holding every row")
+        t = sa.Table(local, self.md, *columns, schema=schema, comment=table.comment, info=info, **kwargs)
         self.used.setdefault(self._scope("index", t), set()).add(local.lower())
         self.tables[table.name] = t
         if table.primary_key:
@@ -181,8 +190,8 @@ class _Builder:
 
     def check(self, table: Table, t: sa.Table, c: CheckConstraint) -> None:
         """Same engine: the CHECK as written. Another engine: rewritten from its parsed form, if we read it."""
-        if c.domain in self.domains:
-            return  # the column's domain carries it
+        if c.domain in self.domains or c.partition:
+            return  # the column's domain carries it; a partitioned table's partitions enforce their bounds
         parsed = parse_check(c.sqltext, table.column_names)
         if parsed is None and not self.same:  # same engine: the target evaluates it on the rows (io.target_checks)
             self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} is in a form "
@@ -380,6 +389,8 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
     """
     insp = sa.inspect(conn)
     taken = [t.fullname for t in metadata.tables.values() if insp.has_table(t.name, schema=t.schema)]
+    taken += [f"{schema}.{name}" if schema else name for schema, name in partition_names(metadata)
+              if insp.has_table(name, schema=schema)]
     if taken:
         raise TargetNotEmpty(taken)
     if conn.dialect.name == "postgresql":
@@ -401,6 +412,8 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
     if metadata.info.get(SAME_ENGINE_KEY):
         notes += leave_out_rejected(conn, metadata)
     metadata.create_all(conn, checkfirst=True)  # checkfirst only matters for enum types now
+    if conn.dialect.name == "postgresql":
+        create_partitions(conn, metadata)
     if conn.dialect.name == "postgresql":
         use_domains(conn, metadata)
     return notes + create_routines(conn, metadata, final=True)   # those needing a table's row type

@@ -40,7 +40,7 @@ def set_aside(conn: sa.Connection, metadata: sa.MetaData) -> SetAside:
     tables = [_regclass(t) for t in metadata.tables.values()]
     fks = conn.execute(sa.text(
         "SELECT c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid) "
-        "FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = ANY(CAST(:t AS regclass[])) "
+        "FROM pg_constraint c WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid = ANY(CAST(:t AS regclass[])) "
         "ORDER BY c.oid"), {"t": tables}).all()
     indexes = conn.execute(sa.text(
         "SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
@@ -51,6 +51,8 @@ def set_aside(conn: sa.Connection, metadata: sa.MetaData) -> SetAside:
         _run(conn, f"ALTER TABLE {table} DROP CONSTRAINT {name}", f"setting aside foreign key {name} of {table}")
     for table, name, _ in indexes:
         _run(conn, f"DROP INDEX {name}", f"setting aside index {name} of {table}")
+    # A partitioned table's index reads "ON ONLY parent": built that way it would stay invalid, without its partitions'
+    indexes = [(table, name, definition.replace(" ON ONLY ", " ON ", 1)) for table, name, definition in indexes]
     return SetAside(tuple(map(tuple, indexes)), tuple(map(tuple, fks)))  # type: ignore[arg-type]
 
 

@@ -106,6 +106,8 @@ def _table_differences(a: Table, b: Table, same_dialect: bool) -> list[str]:
         excl_b = sorted(" ".join(x.definition.split()) for x in b.exclusions)
         if excl_a != excl_b:
             diffs.append(f"{a.name}: exclusion constraints {excl_a} != {excl_b}")
+    if same_dialect and _partitions(a) != _partitions(b):   # elsewhere a partitioned table is one plain table
+        diffs.append(f"{a.name}: partitioning {_partitions(a) or 'none'} != {_partitions(b) or 'none'}")
     return diffs
 
 
@@ -118,6 +120,13 @@ def _index_keys(table: Table, same_dialect: bool) -> list[tuple[object, ...]]:
     if same_dialect:
         return sorted((i.elements, i.unique, i.method or "btree") for i in table.indexes)
     return sorted((i.columns, i.unique) for i in table.indexes)
+
+
+def _partitions(table: Table) -> tuple[str, list[tuple[str, str, str | None]]] | None:
+    """A partitioned table's key and its partitions (name, bound, own key), in a comparable order."""
+    if table.partitioning is None:
+        return None
+    return table.partitioning.key, sorted((p.name, p.bound, p.key) for p in table.partitioning.partitions)
 
 
 def _column_differences(a: Column, b: Column, same_dialect: bool) -> list[str]:
@@ -151,4 +160,4 @@ def check_differences(source: Schema, target: Schema) -> list[str]:
 
 
 def _check_texts(table: Table) -> set[str]:
-    return {" ".join(c.sqltext.split()) for c in table.check_constraints}
+    return {" ".join(c.sqltext.split()) for c in table.check_constraints if not c.partition}

@@ -47,15 +47,36 @@ def compare_databases(source: sa.Engine, target: sa.Engine, source_schema: Schem
             "compare_type": True, "compare_server_default": False, "include_schemas": True,
             "include_name": include_name})
         diffs = compare_metadata(context, metadata)
-    lines = [_describe(d) for d in _flatten(diffs)]
+    partitions = _partitions(source_schema) | _partitions(target_schema)
+    lines = [_describe(d) for d in _flatten(diffs) if _table_of(d) not in partitions]
     portable = schema_differences(source_schema, target_schema)
     lines += [line for line in portable if line.startswith("view ")]
-    lines += [line for line in portable if ": primary key " in line and line not in lines]
+    lines += [line for line in portable if (": primary key " in line or ": partitioning " in line) and line not in lines]
     return lines + check_differences(source_schema, target_schema) + routine_differences(source_schema, target_schema)
 
 
 def _names(schema: Schema) -> set[str]:
     return {t.name for t in schema.tables}
+
+
+def _partitions(schema: Schema) -> set[str]:
+    """Partitions are compared with their partitioned table (`schema.compare`), not as tables of their own;
+    reflection still reaches them through the foreign keys PostgreSQL clones onto each partition."""
+    return {qualified_name(t.schema, p.name) for t in schema.tables if t.partitioning is not None
+            for p in t.partitioning.partitions}
+
+
+def _table_of(diff: tuple[Any, ...]) -> str | None:
+    """The qualified name of the table an alembic difference is about (None when it is not about one)."""
+    item = diff[1] if len(diff) > 1 else None
+    table = item if isinstance(item, sa.Table) else getattr(item, "table", None)
+    if table is None:
+        table = getattr(item, "parent", None)
+    if isinstance(table, sa.Table):
+        return qualified_name(table.schema, table.name)
+    if len(diff) > 2 and isinstance(diff[2], str):   # column differences: (kind, schema, table, column, ...)
+        return qualified_name(diff[1], diff[2])
+    return None
 
 
 def _flatten(diffs: list[Any]) -> list[tuple[Any, ...]]:

@@ -22,6 +22,7 @@ from dbsynth.schema.model import (
     Table,
     UniqueConstraint, View, qualified_name,
 )
+from dbsynth.schema.pg_partitions import PartitionCatalog, partition_catalog
 from dbsynth.schema.namespaces import (
     ExtensionMembers, check_fk_targets, extension_members, installed_extensions, namespaces,
 )
@@ -49,7 +50,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         inspector = sa.inspect(engine)
         members = extension_members(engine)
         reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine), members,
-                         mariadb_checks(engine) if is_mariadb(engine) else None)
+                         mariadb_checks(engine) if is_mariadb(engine) else None, partition_catalog(engine))
         spaces = namespaces(inspector, engine.dialect.name, schemas, members)
         sequences = free_sequences(engine, spaces)
         reader.free_sequences = sequence_names(sequences)
@@ -73,10 +74,11 @@ class _Reader:
 
     def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool,
                  domains: dict[tuple[str, str], _Domain], members: ExtensionMembers,
-                 mariadb: dict[str, MariadbChecks] | None) -> None:
+                 mariadb: dict[str, MariadbChecks] | None, partitions: PartitionCatalog) -> None:
         self.inspector, self.dialect, self.strict, self.domains = inspector, dialect, strict, domains
         self.members = members
         self.mariadb = mariadb  # MariaDB's CHECKs by table (None elsewhere): JSON columns and column CHECKs
+        self.partitions = partitions  # PostgreSQL: partitions are left out, their partitioned table holds the rows
         self.default = inspector.default_schema_name
         self.tables: list[Table] = []
         self.views: list[View] = []
@@ -86,7 +88,10 @@ class _Reader:
 
     def read(self, namespace: str | None) -> None:
         insp = self.inspector
+        here = namespace or self.default or ""
         for name in sorted(insp.get_table_names(schema=namespace)):
+            if self.partitions.is_partition(here, name):
+                continue   # its rows are read through the partitioned table; the writer recreates it
             if not self._owned(namespace, name, "table"):
                 self.tables.append(self._table(namespace, name))
         self.views += [v for v in _views(insp, namespace) if not self._owned(namespace, v.local_name, "view")]
@@ -165,6 +170,8 @@ class _Reader:
                 initially_deferred=str((fk.get("options") or {}).get("initially", "")).upper() == "DEFERRED",
             )
             for fk in inspector.get_foreign_keys(local, **kw)
+            # PostgreSQL clones a foreign key onto each partition it points at; the partitioned table's own is kept
+            if not self.partitions.is_partition(fk.get("referred_schema") or self.default or "", fk["referred_table"])
         )
         uniques = tuple(
             UniqueConstraint(tuple(u["column_names"]), u.get("name"))
@@ -174,6 +181,15 @@ class _Reader:
             CheckConstraint(c["sqltext"], c.get("name"))
             for c in _safe(inspector.get_check_constraints, local, namespace)
         ) + tuple(domain_checks)  # a domain's CHECKs bind the column: values must satisfy them too
+        here = namespace or self.default or ""
+        bounds = self.partitions.bound_check(here, local)
+        if bounds is not None:  # generated rows must each find a partition
+            checks += (bounds,)
+        inherits = self.partitions.parents(here, local, self.default)
+        if inherits:
+            self.warnings.append(f"table {name} inherits from {', '.join(inherits)}: it is created as a plain "
+                                 f"table with all its columns, and the rows of {', '.join(inherits)} read in the "
+                                 f"source include its rows (PostgreSQL inheritance is not recreated)")
         indexes, exclusions = self._indexes(namespace, local, name, {u.columns for u in uniques})
         comment = (_safe(inspector.get_table_comment, local, namespace) or {}).get("text")  # type: ignore[union-attr]
         return Table(
@@ -181,6 +197,7 @@ class _Reader:
             primary_key=PrimaryKey(pk_cols, pk.get("name")) if pk_cols else None,
             foreign_keys=fks, unique_constraints=uniques, check_constraints=checks, indexes=tuple(indexes),
             comment=comment, schema=namespace, exclusions=tuple(exclusions),
+            partitioning=self.partitions.partitioning(here, local), inherits=inherits,
         )
 
     def _indexes(self, namespace: str | None, local: str, name: str,

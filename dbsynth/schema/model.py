@@ -95,6 +95,7 @@ class CheckConstraint:
     sqltext: str
     name: str | None = None
     domain: str | None = None      # a CHECK of the column's domain: the domain carries it where it is recreated
+    partition: bool = False        # a partitioned table's bounds: binds generated rows, never created as a CHECK
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,24 @@ class ExclusionConstraint:
     where: str | None = None
 
 
+@dataclass(frozen=True)
+class Partition:
+    """One partition of a PostgreSQL partitioned table (at any level), recreated PARTITION OF its parent."""
+
+    name: str                      # its name inside the partitioned table's namespace
+    parent: str                    # the name (same namespace) of the table or partition it is a partition of
+    bound: str                     # "FOR VALUES FROM (...) TO (...)", "FOR VALUES IN (...)", "DEFAULT", ...
+    key: str | None = None         # its own "RANGE (col)" when it is partitioned further
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """How a PostgreSQL table is split: its partitions are not tables of the model, the table holds their rows."""
+
+    key: str                       # pg_get_partkeydef: "RANGE (logdate)", "LIST (region)", "HASH (id)"
+    partitions: tuple[Partition, ...] = ()   # parents before their own partitions
+
+
 def qualified_name(schema: str | None, name: str) -> str:
     """The model's key for a table or view: bare in the default namespace, "schema.name" elsewhere."""
     return f"{schema}.{name}" if schema else name
@@ -157,6 +176,8 @@ class Table:
     exclusions: tuple[ExclusionConstraint, ...] = ()
     schema: str | None = None
     comment: str | None = None
+    partitioning: Partitioning | None = None   # PostgreSQL: a partitioned table
+    inherits: tuple[str, ...] = ()             # PostgreSQL: the tables it INHERITS from (model names)
 
     @property
     def local_name(self) -> str:
@@ -369,6 +390,8 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
         row_count=d.get("row_count", 0),
         schema=d.get("schema"),
         comment=d.get("comment"),
+        partitioning=_partitioning_from_dict(d.get("partitioning")),
+        inherits=tuple(d.get("inherits", ())),
     )
 
 
@@ -378,3 +401,9 @@ def _index_from_dict(d: dict[str, Any]) -> Index:
         tuple(d.get("expressions", ())), tuple(d.get("include", ())), tuple(d.get("descending", ())),
         tuple((c, int(n)) for c, n in d.get("lengths", ())), d.get("definition"),
     )
+
+
+def _partitioning_from_dict(d: dict[str, Any] | None) -> Partitioning | None:
+    if not d:
+        return None
+    return Partitioning(d["key"], tuple(Partition(**p) for p in d.get("partitions", ())))
