@@ -12,6 +12,7 @@ can read them. Everything left out is reported as a one-line warning.
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,7 @@ from dbsynth.io.routines import (
 )
 from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
+from dbsynth.schema.routines import sequence_names
 from dbsynth.io.partitions import PARTITIONS_KEY, create_partitions, partition_names
 from dbsynth.schema.model import CheckConstraint, Column, Domain, Schema, Table
 
@@ -41,6 +43,7 @@ _DIALECTS = {"postgresql": postgresql.dialect, "mysql": mysql.dialect, "sqlite":
 # UUIDs, network addresses or arrays, whose cross-engine forms compare differently).
 _PORTABLE_CHECK_KINDS = {"integer", "decimal", "float", "text", "enum", "date", "datetime", "time"}
 SAME_ENGINE_KEY = "dbsynth_same_engine"   # metadata.info: the source's DEFAULTs and generated columns are kept
+_NEXTVAL = re.compile(r"nextval\('([^']+)'", re.IGNORECASE)
 _FK_ACTIONS = {"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"}
 
 
@@ -55,6 +58,8 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     if same_dialect:   # created before the tables (`io.routines`); never translated to another engine
         md.info[ROUTINES_KEY] = list(schema.routines)
     build = _Builder(md, dialect, same_dialect)
+    if dialect == "postgresql" and same_dialect:
+        build.free_sequences = sequence_names(schema.sequences)
     build.source = schema.dialect or dialect
     if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
         build.domains = {d.name: d for d in schema.domains}
@@ -106,6 +111,7 @@ class _Builder:
         self.referred: dict[str, set[str]] = {}  # columns other tables' foreign keys point at
         self.type_notes: dict[tuple[str, str], int] = {}  # (table, column) -> its type warning in self.warnings
         self.domains: dict[str, Domain] = {}  # the domains written as domains (PostgreSQL -> PostgreSQL)
+        self.free_sequences: set[str] = set()   # PostgreSQL -> PostgreSQL: sequences no column owns, recreated
         self.relaxed: dict[tuple[str, str], str] = {}  # NOT NULL FK columns that break a cycle -> referred table
         self.source = dialect  # the source's dialect (expression indexes are translated from it)
 
@@ -224,7 +230,10 @@ class _Builder:
         elif self.same and t.kind == "other":
             note = f"has type {t.source_name}, which is not built into {self.dialect}; created as TEXT"
         # a DEFAULT nextval() left on a column draws from a free sequence, recreated on PostgreSQL (`io.routines`)
-        drawn = self.same and self.dialect == "postgresql" and "nextval(" in (col.default or "").lower()
+        # (only a free one: a serial column's own sequence comes with the column, as before)
+        drawn_from = _NEXTVAL.search(col.default or "")
+        drawn = self.same and self.dialect == "postgresql" and drawn_from is not None \
+            and drawn_from.group(1).replace('"', "") in self.free_sequences
         auto = (col.autoincrement or col.identity is not None) and table.pk_columns == (col.name,) \
             and t.kind == "integer" and not drawn
         if auto and self.dialect == "sqlite":

@@ -456,7 +456,18 @@ def _aligned(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
         b = pd.to_datetime(b, errors="coerce")
     elif b_time and not a_time:
         a = pd.to_datetime(a, errors="coerce")
-    return a, b
+    return _naive_utc(a), _naive_utc(b)
+
+
+def _naive_utc(s: pd.Series) -> pd.Series:
+    """Aware times as naive UTC, like `_operand` reads timestamptz columns: pandas cannot compare the two kinds
+    (a partition bound `'2022-01-01 00:00:00+00'::timestamptz` against a column's values)."""
+    if pd.api.types.is_datetime64_any_dtype(s) and getattr(s.dt, "tz", None) is not None:
+        return s.dt.tz_convert("UTC").dt.tz_localize(None)
+    if s.dtype == object and len(s) > 0 and isinstance(s.iloc[0], (pd.Timestamp, dt.datetime)) \
+            and getattr(s.iloc[0], "tzinfo", None) is not None:
+        return pd.to_datetime(s, errors="coerce", utc=True).dt.tz_localize(None)
+    return s
 
 
 def _is_time(s: pd.Series) -> bool:
