@@ -79,8 +79,8 @@ def test_missing_sqlite_source(tmp_path: Path) -> None:
 def test_unsupported_column_type_names_the_column(postgres_url: str, tmp_path: Path) -> None:
     engine = sa.create_engine(parse_url(postgres_url))
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE place (id serial PRIMARY KEY, location point)")
-        conn.exec_driver_sql("INSERT INTO place (location) VALUES ('(1,2)'), ('(3,4)')")
+        conn.exec_driver_sql("CREATE TABLE place (id serial PRIMARY KEY, location polygon)")
+        conn.exec_driver_sql("INSERT INTO place (location) VALUES ('((0,0),(1,0),(1,1))'), ('((0,0),(2,0),(2,2))')")
     engine.dispose()
     target = tmp_path / "out.db"
     result = dbsynth("clone", postgres_url, str(target))

@@ -154,3 +154,18 @@ def test_other_engines_get_one_plain_table(partitioned: str, engine_fixture: str
     assert 0.9 * 7000 <= _query(target, "SELECT count(*) FROM measurement")[0][0] <= 7000
     assert any(w.startswith("table measurement is partitioned by RANGE (logdate)") for w in result.warnings)
     assert set(orphan_counts(_engine(target), copy).values()) == {0}
+
+
+def test_bounds_over_timestamptz_compare_with_aware_and_naive_values() -> None:
+    """pagila's payment is partitioned by a timestamptz: its bounds once stopped the clone with a pandas TypeError."""
+    import pandas as pd
+
+    from dbsynth.schema.checks import parse_check, passes
+
+    bound = ("((paid IS NOT NULL) AND (paid >= '2022-01-01 00:00:00+00'::timestamp with time zone) "
+             "AND (paid < '2022-02-01 00:00:00+00'::timestamp with time zone))")
+    check = parse_check(bound, ("paid",))
+    assert check is not None
+    stamps = ["2022-01-05 10:00:00", "2022-03-01 00:00:00", "2021-12-31 23:30:00"]
+    for values in (pd.to_datetime(stamps, utc=True), pd.to_datetime(stamps)):
+        assert passes(check, pd.DataFrame({"paid": values})).tolist() == [True, False, False]
