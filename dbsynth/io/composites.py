@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from dbsynth.io.domains import drop_if_unused, type_exists
 from dbsynth.io.typemap import CompositeType, composite_location
 from dbsynth.schema.model import Schema
 
@@ -29,11 +30,7 @@ def composite_definitions(schema: Schema) -> list[tuple[str | None, str, list[tu
 def create_composites(conn: sa.Connection, metadata: sa.MetaData) -> None:
     prep = conn.dialect.identifier_preparer
     for schema, name, fields in metadata.info.get(COMPOSITES_KEY, ()):
-        exists = conn.execute(sa.text(
-            "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-            "WHERE t.typname = :name AND n.nspname = coalesce(:schema, current_schema())"),
-            {"name": name, "schema": schema}).scalar()
-        if exists:
+        if type_exists(conn, schema, name, "c"):
             continue
         body = ", ".join(f"{prep.quote(f)} {spelling}" for f, spelling in fields)
         conn.exec_driver_sql(f"CREATE TYPE {CompositeType(schema, name).get_col_spec()} AS ({body})".replace("%", "%%"))
@@ -42,9 +39,5 @@ def create_composites(conn: sa.Connection, metadata: sa.MetaData) -> None:
 def drop_unused_composites(conn: sa.Connection, tables: list[sa.Table]) -> None:
     """Drop the composite types the dropped tables used, unless something else still uses them."""
     found = {(c.type.schema, c.type.name) for t in tables for c in t.columns if isinstance(c.type, CompositeType)}
-    for schema, name in sorted(found, key=str):
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(f"DROP TYPE IF EXISTS {CompositeType(schema, name).get_col_spec()}")
-        except sa.exc.DBAPIError:
-            pass  # another table still uses it: keep it
+    drop_if_unused(conn, [f"DROP TYPE IF EXISTS {CompositeType(schema, name).get_col_spec()}"
+                          for schema, name in sorted(found, key=str)])

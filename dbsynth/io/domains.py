@@ -21,16 +21,20 @@ def domain_location(domain: Domain) -> tuple[str | None, str]:
     return domain.schema, domain.local_name
 
 
+def type_exists(conn: sa.Connection, schema: str | None, name: str, kind: str) -> bool:
+    """Whether the target holds a type of this pg_type.typtype kind ('d' domain, 'c' composite) already."""
+    return bool(conn.execute(sa.text(
+        "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE t.typtype = :kind AND t.typname = :name AND n.nspname = coalesce(:schema, current_schema())"),
+        {"name": name, "schema": schema, "kind": kind}).scalar())
+
+
 def create_domains(conn: sa.Connection, metadata: sa.MetaData) -> None:
     """Create the metadata's domains that the target does not hold yet (one left by the application is kept)."""
     prep = conn.dialect.identifier_preparer
     for domain in metadata.info.get(DOMAINS_KEY, ()):
         schema, name = domain_location(domain)
-        exists = conn.execute(sa.text(
-            "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-            "WHERE t.typtype = 'd' AND t.typname = :name AND n.nspname = coalesce(:schema, current_schema())"),
-            {"name": name, "schema": schema}).scalar()
-        if exists:
+        if type_exists(conn, schema, name, "d"):
             continue
         parts = [f"CREATE DOMAIN {_qualified(prep, schema, name)} AS {domain.base}"]
         if domain.default is not None:
@@ -61,10 +65,16 @@ def drop_unused_domains(conn: sa.Connection, tables: list[sa.Table]) -> None:
     prep = conn.dialect.identifier_preparer
     found = {(col.type.schema, col.type.name) for table in tables for col in table.columns
              if isinstance(col.type, postgresql.DOMAIN) and col.type.name}
-    for schema, name in sorted(found, key=str):
+    drop_if_unused(conn, [f"DROP DOMAIN IF EXISTS {_qualified(prep, schema, name)}"
+                          for schema, name in sorted(found, key=str)])
+
+
+def drop_if_unused(conn: sa.Connection, statements: list[str]) -> None:
+    """Run each DROP TYPE/DOMAIN on its own savepoint: one that another table still uses is kept."""
+    for statement in statements:
         try:
             with conn.begin_nested():
-                conn.exec_driver_sql(f"DROP DOMAIN IF EXISTS {_qualified(prep, schema, name)}")
+                conn.exec_driver_sql(statement)
         except sa.exc.DBAPIError:
             pass  # another table still uses it: keep it
 
