@@ -91,6 +91,8 @@ def lookup_reason(schema: Schema, plan: TablePlan, facts: SourceFacts,
     rows = facts.rows.get(plan.name, 0)
     if not plan.child_edges or not 0 < rows <= LOOKUP_MAX_ROWS:
         return ""
+    if plan.pii:  # a small staff or shippers table is referenced like a lookup, but its people are real
+        return ""
     planned = planned or {}
     if any(planned.get(fk.referred_table) is None or planned[fk.referred_table].mode != "copy"
            or fk.referred_table == plan.name for fk in table.foreign_keys):

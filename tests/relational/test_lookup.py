@@ -68,3 +68,29 @@ def test_training_on_a_sample_keeps_lookups_whole_and_children_full_size(tmp_pat
     assert result.rows["region"] == 5 and result.rows["nation"] == 25
     assert result.rows["customer"] == 800
     assert _query(target, "SELECT count(DISTINCT nation_id) FROM customer") == [(25,)]
+
+
+def test_a_small_table_of_people_is_never_copied_verbatim(tmp_path: Path) -> None:
+    """Referenced like a lookup (a handful of rows, hundreds pointing at them), but its names and e-mails are
+    personal data: copying it would hand out real rows, so it is modelled and its personal columns faked."""
+    path = tmp_path / "src.db"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE staff (id INTEGER PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
+                            email TEXT NOT NULL);
+        CREATE TABLE rental (id INTEGER PRIMARY KEY, staff_id INTEGER NOT NULL REFERENCES staff(id),
+                             amount REAL NOT NULL);
+    """)
+    people = [(1, "Mike", "Hillyer", "mike.hillyer@example.org"), (2, "Jon", "Stephens", "jon.stephens@example.org"),
+              (3, "Ana", "Lopez", "ana.lopez@example.org")]
+    con.executemany("INSERT INTO staff VALUES (?, ?, ?, ?)", people)
+    con.executemany("INSERT INTO rental VALUES (?, ?, ?)", [(i, 1 + i % 3, float(i % 13)) for i in range(1, 301)])
+    con.commit()
+    con.close()
+    source, target = f"sqlite:///{path}", f"sqlite:///{tmp_path / 'dst.db'}"
+    result = dbsynth.clone(source, target, seed=2)
+    assert result.models["staff"] != "copy"
+    copied = set(_query(target, "SELECT email FROM staff")) & {(email,) for *_, email in people}
+    assert copied == set()
+    assert _query(target, "SELECT count(*) FROM rental r LEFT JOIN staff s ON s.id = r.staff_id "
+                          "WHERE s.id IS NULL") == [(0,)]
