@@ -396,3 +396,124 @@ def test_mariadb_view_with_string_literals_into_postgresql(mysql_url: str, postg
     assert len(listed) == len(people) == 50
     assert all(name == f"{people[i][0]} {people[i][1]}" and half == ("late" if i > 25 else "early")
                for i, name, half in listed)
+
+
+# -- Rails' structure.sql (openstreetmap-website): VARCHAR without a length, timestamp(6), timestamp(0) ----------
+
+RAILS_TYPES = """
+CREATE TABLE account (
+    id bigint PRIMARY KEY,
+    handle character varying NOT NULL,
+    created_at timestamp(6) without time zone NOT NULL,
+    confirmed_at timestamp(0) without time zone,
+    opens_at time(0) without time zone
+);
+INSERT INTO account
+SELECT g, 'user' || g, TIMESTAMP '2020-01-01 00:00:00.123456' + g * INTERVAL '1 hour 0.25 second',
+       TIMESTAMP '2021-01-01' + g * INTERVAL '1 day 1 second', TIME '08:00' + g * INTERVAL '1 minute'
+FROM generate_series(1, 200) g;
+"""
+
+
+def test_unbounded_varchar_and_fractional_second_digits_are_kept(postgres_url: str, postgres_target: str) -> None:
+    """`character varying` stays VARCHAR (not text) and timestamp(0)/(6), time(0) keep their digits; values
+    written into timestamp(0) hold whole seconds, as the source's do."""
+    run_sql(postgres_url, RAILS_TYPES)
+    dbsynth.clone(postgres_url, postgres_target, seed=3)
+    types = dict(_pg_query(postgres_target, "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                            "WHERE attrelid = 'account'::regclass AND attnum > 0"))
+    assert types == {"id": "bigint", "handle": "character varying",
+                     "created_at": "timestamp(6) without time zone",
+                     "confirmed_at": "timestamp(0) without time zone", "opens_at": "time(0) without time zone"}
+    assert _pg_query(postgres_target, "SELECT count(*) FROM account") == [(200,)]
+    assert _pg_query(postgres_target, "SELECT count(DISTINCT mod(extract(microseconds FROM created_at)::int, 1000000)) "
+                                      "> 1 FROM account") == [(True,)]    # microseconds are still generated
+
+
+@pytest.mark.parametrize("target_kind", ["postgresql", "sqlite"])
+def test_mariadb_datetime_without_fraction_stays_whole_seconds(target_kind: str, mysql_url: str,
+                                                               request: pytest.FixtureRequest,
+                                                               tmp_path: Path) -> None:
+    """MariaDB's bare DATETIME holds whole seconds: the target column says so (timestamp(0)) where it can, and
+    the generated values have no fraction, so a UNIQUE on them cannot break after the target rounds."""
+    run_sql(mysql_url, "CREATE TABLE event (id int PRIMARY KEY, at DATETIME NOT NULL UNIQUE, "
+                       "fine DATETIME(3) NOT NULL);"
+                       + "".join(f"INSERT INTO event VALUES ({i}, '2022-03-04 05:06:07' + INTERVAL {i * 7} SECOND, "
+                                 f"'2022-03-04 05:06:07.250' + INTERVAL {i * 11} SECOND);" for i in range(1, 301)))
+    target = target_url(target_kind, request, tmp_path)
+    dbsynth.clone(mysql_url, target, seed=4)
+    values = rows_of(target, "event", ["at", "fine"])
+    assert len(values) == 300
+    assert all(":" in str(at) and "." not in str(at) for at, _ in values)
+    if target_kind == "postgresql":
+        types = dict(_pg_query(target, "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                       "WHERE attrelid = 'event'::regclass AND attnum > 0"))
+        assert types["at"] == "timestamp(0) without time zone"
+        assert types["fine"] == "timestamp(3) without time zone"
+    assert_integrity(target)
+
+
+def _pg_query(url: str, sql: str) -> list[tuple]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql).all()]
+    finally:
+        engine.dispose()
+
+
+# -- collations: an ICU case-insensitive collation of the user's own in a schema; MariaDB latin1 tables --------
+
+CI_COLLATION = """
+CREATE SCHEMA app;
+CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE app.account (id serial PRIMARY KEY, email text COLLATE app.ci UNIQUE NOT NULL,
+                          nick varchar(20) COLLATE "C");
+INSERT INTO app.account (email, nick) SELECT 'User' || g || '@example.org', 'n' || g FROM generate_series(1, 150) g;
+"""
+
+
+@pytest.mark.parametrize("target_kind", ["postgresql", "mariadb", "sqlite"])
+def test_a_collation_of_the_users_own_is_recreated_on_postgresql(target_kind: str, postgres_url: str,
+                                                                 request: pytest.FixtureRequest,
+                                                                 tmp_path: Path) -> None:
+    """Before, the target lacked app.ci and the clone stopped; now PostgreSQL gets the collation (non-
+    deterministic: 'A' = 'a' in the UNIQUE key) and the other engines their default collation."""
+    run_sql(postgres_url, CI_COLLATION)
+    target = target_url(target_kind, request, tmp_path)
+    result = dbsynth.clone(postgres_url, target, seed=6, schemas=["app"])
+    assert result.rows["app.account"] == 150
+    assert_integrity(target)
+    if target_kind == "postgresql":
+        assert _pg_query(target, "SELECT n.nspname, c.collisdeterministic FROM pg_collation c JOIN pg_namespace n "
+                                 "ON n.oid = c.collnamespace WHERE c.collname = 'ci'") == [("app", False)]
+        used = _pg_query(target, "SELECT a.attname, c.collname FROM pg_attribute a JOIN pg_collation c "
+                                 "ON c.oid = a.attcollation WHERE a.attrelid = 'app.account'::regclass "
+                                 "AND a.attname IN ('email', 'nick') ORDER BY 1")
+        assert used == [("email", "ci"), ("nick", "C")]
+        email = _pg_query(target, "SELECT email FROM app.account LIMIT 1")[0][0]
+        assert _pg_query(target, f"SELECT count(*) FROM app.account WHERE email = '{email.upper()}'") == [(1,)]
+
+
+def test_mariadb_charset_and_column_collations_are_kept(mysql_url: str, mysql_target: str) -> None:
+    """A latin1 table stays latin1 (not utf8mb4), and a column's own binary collation stays: its keys compare
+    case-sensitively, as in the source."""
+    run_sql(mysql_url, "CREATE TABLE code (id int PRIMARY KEY, tag varchar(20) COLLATE latin1_bin NOT NULL UNIQUE, "
+                       "label varchar(40)) DEFAULT CHARSET=latin1 COLLATE=latin1_swedish_ci;"
+                       + "".join(f"INSERT INTO code VALUES ({i}, '{'ab'[i % 2]}{'Cc'[i % 3 % 2]}{i}', 'label {i % 7}');"
+                                 for i in range(1, 201)))
+    dbsynth.clone(mysql_url, mysql_target, seed=7)
+    engine = sa.create_engine(mysql_target, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            table = conn.exec_driver_sql("SELECT table_collation FROM information_schema.tables "
+                                         "WHERE table_schema = database() AND table_name = 'code'").scalar_one()
+            columns = dict(conn.exec_driver_sql("SELECT column_name, collation_name FROM information_schema.columns "
+                                                "WHERE table_schema = database() AND table_name = 'code' "
+                                                "AND collation_name IS NOT NULL").all())
+            rows = conn.exec_driver_sql("SELECT count(*) FROM code").scalar_one()
+    finally:
+        engine.dispose()
+    assert table == "latin1_swedish_ci"
+    assert columns == {"tag": "latin1_bin", "label": "latin1_swedish_ci"}
+    assert rows == 200

@@ -45,7 +45,8 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
     if pii is not None:
         return FakeCodec.fit(values, pii.provider, t.length, pii.locale)
     if t.kind in _NUMERIC_KINDS:
-        scale = t.scale if t.kind == "decimal" else None
+        # decimal places of a decimal, fractional-second digits of a timestamp(0)/time(3)
+        scale = t.scale if t.kind == "decimal" else t.precision if t.kind in ("datetime", "time") else None
         value_kind = "integer" if t.kind == "decimal" and t.scale == 0 else _NUMERIC_KINDS[t.kind]
         return NumericCodec.fit(values, value_kind, scale=scale, timezone=t.timezone,
                                 precision=t.precision if value_kind == "decimal" else None)

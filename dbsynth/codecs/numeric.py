@@ -196,6 +196,8 @@ def from_numbers(numbers: np.ndarray, value_kind: str, scale: int | None, timezo
     if value_kind == "datetime":
         # microsecond resolution covers years 1-9999 (nanoseconds end in 2262, before the usual sentinels)
         seconds = np.clip(np.where(missing, 0, numbers), _MIN_SECONDS, _MAX_SECONDS)
+        if scale is not None:  # the column's fractional digits: what the target would round to, rounded here
+            seconds = np.round(seconds, scale)  # so that UNIQUE checks see the values the target will hold
         series = pd.Series(np.round(seconds * 1e6).astype("int64").astype("datetime64[us]"))
         return (series.dt.tz_localize("UTC") if timezone else series).mask(missing)
     if value_kind == "date":  # offsets added to a 9999-01-01 sentinel must stay a valid date
@@ -207,6 +209,7 @@ def from_numbers(numbers: np.ndarray, value_kind: str, scale: int | None, timezo
         dates[missing] = None
         return pd.Series(dates, dtype=object)
     if value_kind == "time":
+        numbers = numbers if scale is None else np.round(numbers, scale)
         return pd.Series([None if m else _time(v) for v, m in zip(numbers, missing)], dtype=object)
     if value_kind == "interval":
         micros = np.round(np.where(missing, 0, numbers) * 1e6).astype("int64")

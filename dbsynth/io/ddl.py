@@ -23,6 +23,7 @@ from sqlalchemy.sql.ddl import sort_tables_and_constraints
 
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
 from dbsynth.graph import not_null_deferrals
+from dbsynth.io.collations import COLLATIONS_KEY, create_collations, set_collation
 from dbsynth.io.composites import COMPOSITES_KEY, composite_definitions, create_composites, drop_unused_composites
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.index_ddl import add_exclusions, add_indexes
@@ -55,6 +56,7 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
         md.info[EXTENSIONS_KEY] = list(schema.extensions)
         md.info[COMPOSITES_KEY] = composite_definitions(schema)
         md.info[SEQUENCES_KEY] = list(schema.sequences)
+        md.info[COLLATIONS_KEY] = list(schema.collations)
     if same_dialect:   # created before the tables (`io.routines`); never translated to another engine
         md.info[ROUTINES_KEY] = list(schema.routines)
     build = _Builder(md, dialect, same_dialect)
@@ -159,6 +161,9 @@ class _Builder:
         kwargs: dict[str, Any] = {}
         if self.dialect == "mysql":
             kwargs = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+            if self.same and table.collation:  # the source's charset: latin1 stays latin1, keys compare alike
+                kwargs = {"mysql_engine": "InnoDB", "mysql_charset": table.collation.split("_")[0],
+                          "mysql_collate": table.collation}
             if not self.same:  # byte-wise comparison, like PostgreSQL and SQLite: 'a' and 'A' are different keys
                 kwargs["mysql_collate"] = "utf8mb4_bin"
         info: dict[str, Any] = {"dbsynth_name": table.name}
@@ -225,6 +230,8 @@ class _Builder:
         typ, note = sa_type(t, self.dialect, same=self.same)
         if keyed and (safe := key_safe(t, self.dialect)):
             typ, note = safe
+            if self.same and t.collation:
+                set_collation(typ, t.collation, self.dialect)
         if self.same and (own := same_engine_type(t)) is not None:
             typ, note = own, None
         elif self.same and t.kind == "other":
@@ -412,6 +419,7 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
     notes = create_extensions(conn, metadata)
     if conn.dialect.name == "postgresql":
         create_sequences(conn, metadata.info.get(SEQUENCES_KEY, []))
+        create_collations(conn, metadata.info.get(COLLATIONS_KEY, []))
     create_routines(conn, metadata, final=False)   # before the expressions are tried: they may call them
     if conn.dialect.name == "postgresql":
         create_domains(conn, metadata)

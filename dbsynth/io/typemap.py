@@ -14,6 +14,7 @@ import re
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
+from dbsynth.io.collations import set_collation
 from dbsynth.schema.model import SqlType
 
 MYSQL = ("mysql", "mariadb")
@@ -25,6 +26,8 @@ MYSQL_KEY_TEXT_LENGTH = 255
 _MYSQL_MAX_VARCHAR = 16_383
 
 _FIXED_CHAR = re.compile(r"^\s*(N?CHAR|CHARACTER|BPCHAR)\b(?!\s+VARYING)", re.IGNORECASE)
+# PostgreSQL's and SQLite's VARCHAR may go without a length (Rails writes `character varying` everywhere)
+_VARYING = re.compile(r"^\s*(N?VARCHAR|CHARACTER\s+VARYING)\b", re.IGNORECASE)
 
 Mapped = tuple[sa.types.TypeEngine, "str | None"]
 
@@ -36,9 +39,13 @@ def sa_type(t: SqlType, dialect: str, same: bool = False) -> tuple[sa.types.Type
     """
     dialect = "mysql" if dialect in MYSQL else dialect
     if same and dialect == "mysql" and (sized := _mysql_sized(t)) is not None:
-        return sized, None
-    mapper = _MAPPERS.get(t.kind, _other)
-    return mapper(t, dialect)
+        typ, note = sized, None
+    else:
+        typ, note = _MAPPERS.get(t.kind, _other)(t, dialect)
+    if same and t.collation and isinstance(typ, sa.String):
+        # case- or accent-insensitive keys stay so; a collation's name means nothing on another engine
+        set_collation(typ, t.collation, dialect)
+    return typ, note
 
 
 _MYSQL_SIZED = {"TINYTEXT": mysql.TINYTEXT, "MEDIUMTEXT": mysql.MEDIUMTEXT, "LONGTEXT": mysql.LONGTEXT,
@@ -150,15 +157,24 @@ def _datetime(t: SqlType, dialect: str) -> Mapped:
     if dialect == "mysql":
         note = ("has a time zone, which MySQL cannot store: values are written in UTC"
                 if t.timezone else None)
-        return mysql.DATETIME(fsp=6), note  # fsp=6 keeps microseconds
+        return mysql.DATETIME(fsp=_fsp(t)), note
     if dialect == "sqlite" and t.timezone:
         return sa.DateTime(timezone=True), "has a time zone, which SQLite cannot store: values are written in UTC"
+    if dialect == "postgresql" and t.precision is not None:
+        return postgresql.TIMESTAMP(timezone=t.timezone, precision=min(t.precision, 6)), None
     return sa.DateTime(timezone=t.timezone), None
+
+
+def _fsp(t: SqlType) -> int:
+    """MySQL's fractional-second digits: the source's where it says (at most 6), else 6 to keep microseconds."""
+    return 6 if t.precision is None else min(t.precision, 6)
 
 
 def _time(t: SqlType, dialect: str) -> Mapped:
     if dialect == "mysql":
-        return mysql.TIME(fsp=6), ("has a time zone, which MySQL TIME cannot store" if t.timezone else None)
+        return mysql.TIME(fsp=_fsp(t)), ("has a time zone, which MySQL TIME cannot store" if t.timezone else None)
+    if dialect == "postgresql" and t.precision is not None:
+        return postgresql.TIME(timezone=t.timezone, precision=min(t.precision, 6)), None
     return sa.Time(timezone=t.timezone and dialect == "postgresql"), None
 
 
@@ -172,6 +188,8 @@ def _interval(t: SqlType, dialect: str) -> Mapped:
 
 def _text(t: SqlType, dialect: str) -> Mapped:
     fixed = bool(t.length) and bool(_FIXED_CHAR.match(t.source_name or ""))
+    if t.length is None and dialect != "mysql" and _VARYING.match(t.source_name or ""):
+        return sa.String(), None
     if t.length is None or (dialect == "mysql" and t.length > _MYSQL_MAX_VARCHAR):
         return (mysql.LONGTEXT() if dialect == "mysql" else sa.Text()), None
     return (sa.CHAR(t.length) if fixed else sa.String(t.length)), None

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import UnsupportedType
+from dbsynth.schema.collations import qualify_collations, user_collations
 from dbsynth.schema.indexes import (
     mysql_descending, postgres_indexes, reflected_index, sqlite_expression_indexes,
 )
@@ -58,6 +59,8 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
             reader.read(namespace)
     routines = read_routines(engine, spaces, {t.name for t in reader.tables} | {v.name for v in reader.views})
     tables = sorted(reader.tables, key=lambda t: t.name)
+    collations = user_collations(engine, inspector.default_schema_name, tables)
+    tables = qualify_collations(tables, collations)
     check_fk_targets(tables, inspector.default_schema_name, members)  # before counting rows: fail fast
     if count_rows:
         tables = _with_row_counts(engine, tables)
@@ -65,7 +68,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
                   notes=tuple(members.notes()),
                   domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)),
                   extensions=installed_extensions(engine), routines=tuple(routines.routines),
-                  triggers=tuple(routines.triggers), sequences=tuple(sequences),
+                  triggers=tuple(routines.triggers), sequences=tuple(sequences), collations=tuple(collations),
                   warnings=tuple(reader.warnings + routines.warnings))
 
 
@@ -192,12 +195,14 @@ class _Reader:
                                  f"source include its rows (PostgreSQL inheritance is not recreated)")
         indexes, exclusions = self._indexes(namespace, local, name, {u.columns for u in uniques})
         comment = (_safe(inspector.get_table_comment, local, namespace) or {}).get("text")  # type: ignore[union-attr]
+        options = _safe(inspector.get_table_options, local, namespace) or {}
         return Table(
             name=name, columns=columns,
             primary_key=PrimaryKey(pk_cols, pk.get("name")) if pk_cols else None,
             foreign_keys=fks, unique_constraints=uniques, check_constraints=checks, indexes=tuple(indexes),
             comment=comment, schema=namespace, exclusions=tuple(exclusions),
             partitioning=self.partitions.partitioning(here, local), inherits=inherits,
+            collation=options.get("mysql_collate"),
         )
 
     def _indexes(self, namespace: str | None, local: str, name: str,

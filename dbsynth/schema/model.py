@@ -35,6 +35,7 @@ class SqlType:
     item: SqlType | None = None    # array element type
     domain: str | None = None      # PostgreSQL: the domain the column is declared with ("schema.name" or "name")
     fields: tuple[tuple[str, SqlType], ...] = ()   # PostgreSQL composite type: its fields, in order
+    collation: str | None = None   # text declared with its own collation ("C", "latin1_bin"): same engine only
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ class Table:
     comment: str | None = None
     partitioning: Partitioning | None = None   # PostgreSQL: a partitioned table
     inherits: tuple[str, ...] = ()             # PostgreSQL: the tables it INHERITS from (model names)
+    collation: str | None = None               # MySQL/MariaDB: the table's default collation (and so charset)
 
     @property
     def local_name(self) -> str:
@@ -304,6 +306,20 @@ class FreeSequence:
 
 
 @dataclass(frozen=True)
+class Collation:
+    """A PostgreSQL collation of the user's own (CREATE COLLATION), used by a column; recreated on PostgreSQL."""
+
+    name: str                      # "schema.name" outside the default namespace, like Table.name
+    schema: str | None = None
+    options: str = ""              # what goes in CREATE COLLATION's parentheses: provider = icu, locale = '...'
+
+    @property
+    def local_name(self) -> str:
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...]
     dialect: str = ""
@@ -315,6 +331,7 @@ class Schema:
     routines: tuple[Routine, ...] = ()     # user functions, procedures, aggregates
     triggers: tuple[Trigger, ...] = ()
     sequences: tuple[FreeSequence, ...] = ()   # PostgreSQL sequences no column owns
+    collations: tuple[Collation, ...] = ()     # PostgreSQL collations of the user's own that columns use
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -346,6 +363,7 @@ class Schema:
             routines=tuple(Routine(**r) for r in data.get("routines", ())),
             triggers=tuple(Trigger(**t) for t in data.get("triggers", ())),
             sequences=tuple(FreeSequence(**q) for q in data.get("sequences", ())),
+            collations=tuple(Collation(**c) for c in data.get("collations", ())),
         )
 
     @classmethod

@@ -58,11 +58,12 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
         single = isinstance(t, (sa.REAL, mysql.FLOAT)) and not isinstance(t, mysql.DOUBLE) and dialect.name != "sqlite"
         return SqlType("float", source_name, precision=t.precision or (24 if single else 53))
     if isinstance(t, sa.DateTime):
-        return SqlType("datetime", source_name, timezone=bool(t.timezone))
+        return SqlType("datetime", source_name, timezone=bool(t.timezone), precision=_fractional_digits(t, dialect))
     if isinstance(t, sa.Date):
         return SqlType("date", source_name)
     if isinstance(t, sa.Time):
-        return SqlType("time", source_name, timezone=bool(getattr(t, "timezone", False)))
+        return SqlType("time", source_name, timezone=bool(getattr(t, "timezone", False)),
+                       precision=_fractional_digits(t, dialect))
     if isinstance(t, sa.Interval) or isinstance(t, postgresql.INTERVAL):
         return SqlType("interval", source_name)
     if isinstance(t, sa.JSON):
@@ -73,9 +74,19 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
         return SqlType("network", source_name)
     if isinstance(t, (sa.LargeBinary, sa.types._Binary)):
         return SqlType("bytes", source_name, length=getattr(t, "length", None))
-    if isinstance(t, sa.String):
-        return SqlType("text", source_name, length=t.length)
+    if isinstance(t, sa.String):  # a column's own collation decides which values are equal in its keys
+        return SqlType("text", source_name, length=t.length, collation=getattr(t, "collation", None) or None)
     return SqlType("other", source_name)
+
+
+def _fractional_digits(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> int | None:
+    """Digits of fractional seconds a timestamp/time column keeps, when its type says: timestamp(0) holds whole
+    seconds and MySQL's bare DATETIME too (fsp 0), so the target must not gain (or lose) digits. None: the default."""
+    digits = getattr(t, "precision", None) if dialect.name == "postgresql" else getattr(t, "fsp", None)
+    if digits is None and dialect.name in ("mysql", "mariadb") and isinstance(t, (mysql.DATETIME, mysql.TIMESTAMP,
+                                                                                  mysql.TIME)):
+        return 0
+    return digits if isinstance(digits, int) else None
 
 
 # PostgreSQL types SQLAlchemy reflects as NullType, known by the catalog's spelling (format_type)
