@@ -517,3 +517,83 @@ def test_mariadb_charset_and_column_collations_are_kept(mysql_url: str, mysql_ta
     assert table == "latin1_swedish_ci"
     assert columns == {"tag": "latin1_bin", "label": "latin1_swedish_ci"}
     assert rows == 200
+
+
+# -- MusicBrainz: UNIQUE NULLS NOT DISTINCT (PostgreSQL 15) ----------------------------------------------------
+
+NULLS_NOT_DISTINCT = """
+CREATE TABLE label (id integer PRIMARY KEY, name text NOT NULL);
+CREATE TABLE release_label (
+    id serial PRIMARY KEY,
+    release integer NOT NULL,
+    label integer REFERENCES label,
+    catalog_number text,
+    CONSTRAINT release_label_uniq UNIQUE NULLS NOT DISTINCT (release, label, catalog_number)
+);
+INSERT INTO label SELECT g, 'label ' || g FROM generate_series(1, 20) g;
+INSERT INTO release_label (release, label, catalog_number)
+SELECT g, CASE WHEN g % 4 = 0 THEN NULL ELSE 1 + g % 20 END, CASE WHEN g % 3 = 0 THEN 'CAT-' || g END
+FROM generate_series(1, 400) g;
+"""
+
+
+@pytest.mark.parametrize("target_kind", ["postgresql", "sqlite"])
+def test_unique_nulls_not_distinct_is_kept_and_holds(target_kind: str, postgres_url: str,
+                                                      request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """PostgreSQL keeps NULLS NOT DISTINCT (it was dropped: a weaker constraint) and the generated rows hold it:
+    no two rows equal with NULLs counted as equal; elsewhere the constraint is plain and a warning says so."""
+    run_sql(postgres_url, NULLS_NOT_DISTINCT)
+    target = target_url(target_kind, request, tmp_path)
+    result = dbsynth.clone(postgres_url, target, seed=8)
+    rows = rows_of(target, "release_label", ["release", "label", "catalog_number"])
+    assert len(rows) == result.rows["release_label"] > 300
+    assert len(set(rows)) == len(rows)            # NULLs compared as values
+    if target_kind == "postgresql":
+        definition = _pg_query(target, "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                       "WHERE conname = 'release_label_uniq'")
+        assert definition == [("UNIQUE NULLS NOT DISTINCT (release, label, catalog_number)",)]
+    else:
+        assert any("NULLS NOT DISTINCT" in w and "release_label" in w for w in result.warnings)
+    assert_integrity(target)
+
+
+# -- MusicBrainz: function bodies that rely on search_path, an enum only functions use, an empty parent -------
+
+SEARCH_PATH_ROUTINES = """
+CREATE SCHEMA mb;
+SET search_path = mb, public;
+CREATE TYPE mb.taggable AS ENUM ('artist', 'label');
+CREATE TABLE mb.editor (id integer PRIMARY KEY, name text NOT NULL);
+CREATE TABLE mb.area (id integer PRIMARY KEY, name text NOT NULL);
+CREATE TABLE mb.track (id integer PRIMARY KEY, length integer, editor integer REFERENCES mb.editor,
+                       area integer REFERENCES mb.area);
+CREATE FUNCTION mb.median_track_length(minimum integer) RETURNS integer LANGUAGE sql STABLE
+    AS $$ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY length)::integer FROM track WHERE length > minimum $$;
+CREATE FUNCTION mb.tag_kind(kind taggable) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT kind::text $$;
+CREATE FUNCTION public.shout(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper(t) $$;
+INSERT INTO mb.editor SELECT g, 'editor ' || g FROM generate_series(1, 30) g;
+INSERT INTO mb.track SELECT g, 1000 + g * 17 % 5000, 1 + g % 30, NULL FROM generate_series(1, 300) g;
+"""
+
+
+def test_routines_find_their_schema_and_enums_only_they_use(postgres_url: str, postgres_target: str) -> None:
+    """MusicBrainz's functions name tables and types without their schema (the application sets search_path):
+    before, `median_track_length` was refused (relation "track" does not exist), `tag_kind` too (its enum had no
+    column, so it was not created), and an empty parent (area) under rows whose key is NULL stopped the fit."""
+    run_sql(postgres_url, SEARCH_PATH_ROUTINES)
+    result = dbsynth.clone(postgres_url, postgres_target, seed=9)
+    assert not [w for w in result.warnings if "not recreated" in w]
+    assert result.rows["mb.track"] == 300 and result.rows["mb.area"] == 0
+    placed = _pg_query(postgres_target, "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n "
+                                        "ON n.oid = p.pronamespace WHERE p.proname IN "
+                                        "('median_track_length', 'tag_kind', 'shout') ORDER BY 1")
+    assert placed == [("mb.median_track_length",), ("mb.tag_kind",), ("public.shout",)]
+    engine = sa.create_engine(postgres_target, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:   # as the application calls them: with its search_path
+            conn.exec_driver_sql("SET search_path = mb, public")
+            called = conn.exec_driver_sql("SELECT median_track_length(0) > 0, tag_kind('label'), shout('a')").all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in called] == [(True, "label", "A")]
+    assert_integrity(postgres_target)

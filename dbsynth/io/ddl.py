@@ -24,6 +24,7 @@ from sqlalchemy.sql.ddl import sort_tables_and_constraints
 from dbsynth.errors import DbsynthError, SchemaError, TargetNotEmpty
 from dbsynth.graph import not_null_deferrals
 from dbsynth.io.collations import COLLATIONS_KEY, create_collations, set_collation
+from dbsynth.io.enum_types import ENUMS_KEY, create_unused_enums
 from dbsynth.io.composites import COMPOSITES_KEY, composite_definitions, create_composites, drop_unused_composites
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.index_ddl import add_exclusions, add_indexes
@@ -57,6 +58,7 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
         md.info[COMPOSITES_KEY] = composite_definitions(schema)
         md.info[SEQUENCES_KEY] = list(schema.sequences)
         md.info[COLLATIONS_KEY] = list(schema.collations)
+        md.info[ENUMS_KEY] = list(schema.enums)
     if same_dialect:   # created before the tables (`io.routines`); never translated to another engine
         md.info[ROUTINES_KEY] = list(schema.routines)
     build = _Builder(md, dialect, same_dialect)
@@ -184,7 +186,14 @@ class _Builder:
                                                         name=self.claim(name, "pk", t)))
         for u in table.unique_constraints:  # another engine's names may clash here (MariaDB names them per table)
             name = self.claim(u.name, "unique", t) if self.same else self.claim(None, "unique", t, fallback=u.name)
-            t.append_constraint(sa.UniqueConstraint(*u.columns, name=name))
+            if u.nulls_distinct or self.dialect != "postgresql":
+                t.append_constraint(sa.UniqueConstraint(*u.columns, name=name))
+            else:
+                t.append_constraint(sa.UniqueConstraint(*u.columns, name=name, postgresql_nulls_not_distinct=True))
+            if not u.nulls_distinct and self.dialect != "postgresql":
+                self.warnings.append(f"unique constraint {u.name or u.columns} on table {table.name} treats NULLs "
+                                     f"as equal in the source (NULLS NOT DISTINCT); {self.dialect} cannot, so "
+                                     f"there rows differing only by NULLs are allowed")
         for c in table.check_constraints:
             self.check(table, t, c)
         for col in table.columns:  # a MySQL SET as a PostgreSQL array keeps its label set
@@ -420,6 +429,7 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
     if conn.dialect.name == "postgresql":
         create_sequences(conn, metadata.info.get(SEQUENCES_KEY, []))
         create_collations(conn, metadata.info.get(COLLATIONS_KEY, []))
+        create_unused_enums(conn, metadata.info.get(ENUMS_KEY, []))
     create_routines(conn, metadata, final=False)   # before the expressions are tried: they may call them
     if conn.dialect.name == "postgresql":
         create_domains(conn, metadata)

@@ -20,7 +20,8 @@ named in a warning instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -87,12 +88,14 @@ def create_routines(conn: sa.Connection, metadata: sa.MetaData, *, final: bool) 
     if not final:
         _create_schemas(conn, pending)
     errors: dict[str, str] = {}
+    namespaces = _namespaces(conn, metadata, pending)
     while pending:
         left = []
         for routine in pending:
             if conn.dialect.name in ("mysql", "mariadb"):
                 _attempt(conn, f"DROP {routine.kind.upper()} IF EXISTS {_quoted(conn, None, routine.local_name)}")
-            error = _attempt(conn, routine_statement(conn, routine))
+            with _search_path(conn, routine, namespaces):
+                error = _attempt(conn, routine_statement(conn, routine))
             if error is not None:
                 errors[routine.signature] = error
                 left.append(routine)
@@ -104,6 +107,38 @@ def create_routines(conn: sa.Connection, metadata: sa.MetaData, *, final: bool) 
         return []
     return [f"{r.kind} {r.signature} was not recreated: the target rejected it ({errors[r.signature]}); "
             f"what calls it is left out" for r in pending]
+
+
+def _namespaces(conn: sa.Connection, metadata: sa.MetaData, routines: list[Routine]) -> list[str]:
+    """PostgreSQL: the target namespaces of the tables and routines, for the search path of a routine body."""
+    if conn.dialect.name != "postgresql":
+        return []
+    found = {t.schema for t in metadata.tables.values() if t.schema}
+    found |= {located(r.schema, r.local_name, "postgresql")[0] for r in routines}
+    return sorted(found - {None})
+
+
+@contextmanager
+def _search_path(conn: sa.Connection, routine: Routine, namespaces: list[str]) -> Iterator[None]:
+    """PostgreSQL: create `routine` with its own schema first on the search path, then the others.
+
+    A body names tables and types without their schema where the application sets search_path (MusicBrainz:
+    `musicbrainz, public`); a SQL function's body is checked when it is created, so the target must find
+    them as the source did. The path is restored afterwards: the tables are created unqualified."""
+    if conn.dialect.name != "postgresql" or not namespaces:
+        yield
+        return
+    prep = conn.dialect.identifier_preparer
+    own = located(routine.schema, routine.local_name, "postgresql")[0]
+    before = conn.exec_driver_sql("SELECT current_setting('search_path')").scalar_one()
+    others = [prep.quote_schema(n) for n in namespaces if n != own]
+    # a routine of the default namespace is created unqualified: that namespace must stay first
+    path = ", ".join([prep.quote_schema(own), *others, before] if own else [before, *others])
+    conn.execute(sa.text("SELECT set_config('search_path', :path, true)"), {"path": path})
+    try:
+        yield
+    finally:
+        conn.execute(sa.text("SELECT set_config('search_path', :path, true)"), {"path": before})
 
 
 def _create_schemas(conn: sa.Connection, routines: list[Routine]) -> None:

@@ -94,6 +94,14 @@ def parent_row_index(child: pd.DataFrame, parent: pd.DataFrame, fk_cols: tuple[s
     return merged["__row"].fillna(-1).to_numpy(dtype=np.int64)
 
 
+def _parent_states(parent: np.ndarray, rows: np.ndarray, missing: int) -> np.ndarray:
+    """Each child row's parent state; `missing` (one past the parent's states) where it has no parent row,
+    which is every row when the parent table is empty and the child's key is always NULL."""
+    if not len(parent):
+        return np.full(len(rows), missing, dtype=np.int64)
+    return np.where(rows >= 0, parent[np.maximum(rows, 0)], missing)
+
+
 def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
               fitted: dict[str, FittedTable], source_states: dict[str, dict[str, np.ndarray]],
               model: str, rng: np.random.Generator, seed: int = 0,
@@ -166,11 +174,9 @@ def fit_table(schema: Schema, plan: TablePlan, frames: dict[str, pd.DataFrame],
         rows = parent_rows(frame, frames[fk.referred_table], fk.columns, fk.referred_columns)
         result.primary_null_share = float((rows < 0).mean()) if len(rows) else 0.0
         parent_fit = fitted[fk.referred_table]
-        candidates = {
-            name: np.where(rows >= 0, source_states[fk.referred_table][name][np.maximum(rows, 0)],
-                           parent_fit.codecs[name].n_states)
-            for name in parent_fit.state_columns
-        }
+        candidates = {name: _parent_states(source_states[fk.referred_table][name], rows,
+                                           parent_fit.codecs[name].n_states)
+                      for name in parent_fit.state_columns}
         cards = {name: parent_fit.codecs[name].n_states + 1 for name in candidates}
         result.conditions = _choose_conditions(candidates, cards, states,
                                                {n: c.n_states for n, c in result.codecs.items()})

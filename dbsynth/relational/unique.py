@@ -31,19 +31,20 @@ def enforce_unique(frame: pd.DataFrame, table: Table, skip: set[tuple[str, ...]]
                    redraws: dict[tuple[str, ...], Redraw], rng: np.random.Generator) -> np.ndarray:
     """Mutates `frame` in place; returns the mask of rows to keep."""
     keep = np.ones(len(frame), dtype=bool)
+    null_equal = table.nulls_not_distinct_sets()
     for columns in table.unique_column_sets():
         if columns in skip or not set(columns) <= set(frame.columns):
             continue
         redraw = next((fn for fk_cols, fn in redraws.items() if set(fk_cols) <= set(columns)), None)
         for _ in range(MAX_ROUNDS):
-            dup = _duplicates(frame, columns, keep)
+            dup = _duplicates(frame, columns, keep, columns in null_equal)
             if not dup.size:
                 break
             if redraw is not None:
                 redraw(dup, columns)
             else:
                 _perturb(frame, table, columns, dup, rng)
-        keep[_duplicates(frame, columns, keep)] = False
+        keep[_duplicates(frame, columns, keep, columns in null_equal)] = False
     for columns, folds in case_folded_keys(table):   # UNIQUE (lower(email)): no two equal but for case
         if not set(columns) <= set(frame.columns):
             continue
@@ -98,10 +99,13 @@ def _folded(frame: pd.DataFrame, columns: tuple[str, ...], folds: tuple[str | No
     return pd.DataFrame(out, index=frame.index)
 
 
-def _duplicates(frame: pd.DataFrame, columns: tuple[str, ...], keep: np.ndarray) -> np.ndarray:
+def _duplicates(frame: pd.DataFrame, columns: tuple[str, ...], keep: np.ndarray,
+                null_equal: bool = False) -> np.ndarray:
+    """Rows repeating an earlier row's values; a row with a NULL repeats nothing unless NULLs are equal."""
     sub = frame.loc[keep, list(columns)]
-    complete = sub.notna().all(axis=1)
-    dup = sub.duplicated(keep="first") & complete
+    dup = sub.duplicated(keep="first")
+    if not null_equal:
+        dup &= sub.notna().all(axis=1)
     return np.flatnonzero(keep)[dup.to_numpy()]
 
 

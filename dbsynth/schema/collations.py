@@ -18,7 +18,6 @@ from dbsynth.schema.model import Collation, Table
 
 _PROVIDERS = {"i": "icu", "c": "libc", "b": "builtin"}
 
-
 def user_collations(engine: sa.Engine, default_schema: str | None, tables: Iterable[Table]) -> list[Collation]:
     """The user-made collations the columns of `tables` use (PostgreSQL; none elsewhere)."""
     used = {c.type.collation for t in tables for c in t.columns if c.type.collation}
@@ -37,7 +36,6 @@ def user_collations(engine: sa.Engine, default_schema: str | None, tables: Itera
         found.append(Collation(f"{schema}.{name}" if schema else name, schema, _options(row)))
     return found
 
-
 def _options(row: dict[str, Any]) -> str:
     """CREATE COLLATION's options from a pg_collation row (its columns differ from version to version)."""
     provider = _PROVIDERS.get(row.get("collprovider"), "libc")
@@ -54,10 +52,8 @@ def _options(row: dict[str, Any]) -> str:
         parts.append("deterministic = false")
     return ", ".join(parts)
 
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
 
 def qualify_collations(tables: list[Table], collations: list[Collation]) -> list[Table]:
     """Each column using a user collation names it as the model does ("app.ci"): SQLAlchemy gives "ci"."""

@@ -9,6 +9,7 @@ when both schemas come from the same dialect.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from dbsynth.schema.model import Column, Schema, Table
 
@@ -160,4 +161,13 @@ def check_differences(source: Schema, target: Schema) -> list[str]:
 
 
 def _check_texts(table: Table) -> set[str]:
-    return {" ".join(c.sqltext.split()) for c in table.check_constraints if not c.partition}
+    return {_printed(c.sqltext) for c in table.check_constraints if not c.partition}
+
+
+def _printed(sqltext: str) -> str:
+    """A CHECK's text without the casts PostgreSQL adds each time it prints one back: created from its own
+    printout, `ARRAY['a'::character varying]::text[]` returns as `ARRAY['a'::character varying::text]`."""
+    return " ".join(_REPRINTED_CASTS.sub("", sqltext).split())
+
+
+_REPRINTED_CASTS = re.compile(r"::(?:text|character varying)(?:\[\])?")

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from dbsynth.errors import UnsupportedType
 from dbsynth.schema.collations import qualify_collations, user_collations
+from dbsynth.schema.enums import unused_enums
 from dbsynth.schema.indexes import (
     mysql_descending, postgres_indexes, reflected_index, sqlite_expression_indexes,
 )
@@ -61,6 +62,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
     tables = sorted(reader.tables, key=lambda t: t.name)
     collations = user_collations(engine, inspector.default_schema_name, tables)
     tables = qualify_collations(tables, collations)
+    enums = unused_enums(inspector, spaces, tables)
     check_fk_targets(tables, inspector.default_schema_name, members)  # before counting rows: fail fast
     if count_rows:
         tables = _with_row_counts(engine, tables)
@@ -69,6 +71,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
                   domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)),
                   extensions=installed_extensions(engine), routines=tuple(routines.routines),
                   triggers=tuple(routines.triggers), sequences=tuple(sequences), collations=tuple(collations),
+                  enums=tuple(enums),
                   warnings=tuple(reader.warnings + routines.warnings))
 
 
@@ -177,7 +180,8 @@ class _Reader:
             if not self.partitions.is_partition(fk.get("referred_schema") or self.default or "", fk["referred_table"])
         )
         uniques = tuple(
-            UniqueConstraint(tuple(u["column_names"]), u.get("name"))
+            UniqueConstraint(tuple(u["column_names"]), u.get("name"),
+                             not (u.get("dialect_options") or {}).get("postgresql_nulls_not_distinct"))
             for u in _safe(inspector.get_unique_constraints, local, namespace)
         )
         checks = maria.checks if maria is not None else tuple(

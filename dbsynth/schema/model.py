@@ -89,6 +89,7 @@ class ForeignKey:
 class UniqueConstraint:
     columns: tuple[str, ...]
     name: str | None = None
+    nulls_distinct: bool = True    # False: PostgreSQL 15's NULLS NOT DISTINCT, where two NULLs are duplicates
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,10 @@ class Table:
                 out.append(s)
         return out
 
+    def nulls_not_distinct_sets(self) -> set[tuple[str, ...]]:
+        """The unique sets in which NULL counts as a value: two rows NULL in the same column are duplicates."""
+        return {u.columns for u in self.unique_constraints if not u.nulls_distinct}
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -320,6 +325,20 @@ class Collation:
 
 
 @dataclass(frozen=True)
+class EnumType:
+    """A PostgreSQL enum type no column uses, kept because a function's signature or body may name it."""
+
+    name: str                      # "schema.name" outside the default namespace
+    schema: str | None = None
+    labels: tuple[str, ...] = ()
+
+    @property
+    def local_name(self) -> str:
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...]
     dialect: str = ""
@@ -332,6 +351,7 @@ class Schema:
     triggers: tuple[Trigger, ...] = ()
     sequences: tuple[FreeSequence, ...] = ()   # PostgreSQL sequences no column owns
     collations: tuple[Collation, ...] = ()     # PostgreSQL collations of the user's own that columns use
+    enums: tuple[EnumType, ...] = ()           # PostgreSQL enum types no column uses (routines may)
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -364,6 +384,7 @@ class Schema:
             triggers=tuple(Trigger(**t) for t in data.get("triggers", ())),
             sequences=tuple(FreeSequence(**q) for q in data.get("sequences", ())),
             collations=tuple(Collation(**c) for c in data.get("collations", ())),
+            enums=tuple(EnumType(**{**e, "labels": tuple(e.get("labels", ()))}) for e in data.get("enums", ())),
         )
 
     @classmethod
