@@ -26,6 +26,7 @@ from dbsynth.api import inspect as inspect_database
 from dbsynth.api import refresh as refresh_target
 from dbsynth.api import train as train_model
 from dbsynth.cli_render import RichProgress, render_inspection, render_table
+from dbsynth.cli_warnings import folded
 from dbsynth.errors import ConfigError, DbsynthError
 from dbsynth.inspection import inspection_to_dict
 
@@ -99,7 +100,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks, debug logs and every warning (alike ones are folded otherwise)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, only results and errors."),
     version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
                                            help="Print the version and exit."),
@@ -207,8 +208,7 @@ def train(
     _print_notes(result.notes)
     for line in result.privacy:
         typer.echo(f"privacy: {line}")
-    for warning in result.warnings:
-        err.print(f"warning: {warning}", markup=False)
+    _print_warnings(result.warnings)
     _print_models(result.tables)
     size = result.path.stat().st_size
     typer.echo(f"trained {len(result.tables)} tables on {sum(result.source_rows.values()):,} rows in "
@@ -341,10 +341,15 @@ def _print_notes(notes: list[str]) -> None:
             err.print(f"note: {note}", markup=False)
 
 
+def _print_warnings(warnings: list[str]) -> None:
+    """Every warning with --debug; otherwise those alike but for their object folded into one line."""
+    for warning in warnings if _state["debug"] else folded(warnings):
+        err.print(f"warning: {warning}", markup=False)
+
+
 def _summarise(result: CloneResult, verb: str) -> None:
     _print_notes(result.notes)
-    for warning in result.warnings:
-        err.print(f"warning: {warning}", markup=False)
+    _print_warnings(result.warnings)
     if verb == "cloned":
         _print_models(result.models)
     for line in result.privacy:

@@ -220,6 +220,12 @@ class _Builder:
         if self.same:   # relocated: `dbsynth refresh` binds the functions and types it calls in the shadow
             t.append_constraint(sa.CheckConstraint(relocated_sql(c.sqltext), name=self.claim(c.name, "check", t)))
             return
+        counted = [col for col in (parsed.columns if parsed else ()) if t.c[col].autoincrement is True]
+        if self.dialect == "mysql" and counted:
+            self.warnings.append(f"check constraint {c.name or c.sqltext!r} on table {table.name} was left out: "
+                                 f"it reads the AUTO_INCREMENT column {counted[0]}, which MariaDB/MySQL does not "
+                                 f"allow in a CHECK (generated rows still satisfy it)")
+            return
         portable = parsed is not None and all(table.column(col).type.kind in _PORTABLE_CHECK_KINDS
                                               for col in parsed.columns)
         text = render_check(parsed, t, _DIALECTS[self.dialect]()) if portable and parsed is not None else None

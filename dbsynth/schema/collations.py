@@ -1,4 +1,4 @@
-"""PostgreSQL collations of the user's own (CREATE COLLATION), as the columns that use them need them.
+"""PostgreSQL collations of the user's own (CREATE COLLATION), as the columns and indexes that use them need them.
 
 A column declared `email text COLLATE app.ci` (an ICU collation, often non-deterministic for case-insensitive
 keys) cannot be created on a target that lacks `app.ci`: the whole clone would stop. The collations the
@@ -18,18 +18,22 @@ from dbsynth.schema.model import Collation, Table
 
 _PROVIDERS = {"i": "icu", "c": "libc", "b": "builtin"}
 
-def user_collations(engine: sa.Engine, default_schema: str | None, tables: Iterable[Table]) -> list[Collation]:
-    """The user-made collations the columns of `tables` use (PostgreSQL; none elsewhere)."""
-    used = {c.type.collation for t in tables for c in t.columns if c.type.collation}
-    if engine.dialect.name != "postgresql" or not used:
+def user_collations(engine: sa.Engine, default_schema: str | None, namespaces: Iterable[str | None],
+                    tables: Iterable[Table]) -> list[Collation]:
+    """The user-made collations of `namespaces` (an index or a view may use one too) and those the columns of
+    `tables` use wherever they live (PostgreSQL; none elsewhere)."""
+    if engine.dialect.name != "postgresql":
         return []
+    used = {c.type.collation for t in tables for c in t.columns if c.type.collation}
+    spaces = [n or default_schema for n in namespaces]
     query = sa.text("SELECT n.nspname, c.collname, to_jsonb(c) FROM pg_collation c "
                     "JOIN pg_namespace n ON n.oid = c.collnamespace "
-                    "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.collname = ANY(:names) "
+                    "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                    "AND (c.collname = ANY(:names) OR n.nspname = ANY(:spaces)) "
                     "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_collation'::regclass "
                     "AND d.objid = c.oid AND d.deptype = 'e') ORDER BY n.nspname, c.collname")
     with engine.connect() as conn:
-        rows = conn.execute(query, {"names": sorted(used)}).all()
+        rows = conn.execute(query, {"names": sorted(used), "spaces": spaces}).all()
     found = []
     for namespace, name, row in rows:
         schema = None if namespace == default_schema else namespace

@@ -60,7 +60,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
             reader.read(namespace)
     routines = read_routines(engine, spaces, {t.name for t in reader.tables} | {v.name for v in reader.views})
     tables = sorted(reader.tables, key=lambda t: t.name)
-    collations = user_collations(engine, inspector.default_schema_name, tables)
+    collations = user_collations(engine, inspector.default_schema_name, spaces, tables)
     tables = qualify_collations(tables, collations)
     enums = unused_enums(inspector, spaces, tables)
     check_fk_targets(tables, inspector.default_schema_name, members)  # before counting rows: fail fast
