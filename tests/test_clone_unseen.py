@@ -611,3 +611,16 @@ def test_a_check_on_the_auto_increment_key_into_mariadb(postgres_url: str, mysql
     assert any("artist_va_check" in w and "AUTO_INCREMENT" in w for w in result.warnings)
     first = rows_of(mysql_target, "artist", ["id", "type", "gender"])
     assert all(t == 3 and g is None for i, t, g in first if i == 1)
+
+
+def test_deferrable_unique_constraints_stay_deferrable(postgres_url: str, postgres_target: str) -> None:
+    """MusicBrainz checks a track's position at commit (UNIQUE ... DEFERRABLE), so tracks can be reordered in
+    one transaction; the target's constraint lost DEFERRABLE and the application's reordering would fail."""
+    run_sql(postgres_url, "CREATE TABLE track (id integer PRIMARY KEY, medium integer NOT NULL, "
+                          "position integer NOT NULL, CONSTRAINT track_uniq UNIQUE (medium, position) DEFERRABLE, "
+                          "CONSTRAINT track_later UNIQUE (id, medium) DEFERRABLE INITIALLY DEFERRED);"
+                          "INSERT INTO track SELECT g, 1 + g / 10, g % 10 FROM generate_series(1, 300) g;")
+    dbsynth.clone(postgres_url, postgres_target, seed=11)
+    found = _pg_query(postgres_target, "SELECT conname, condeferrable, condeferred FROM pg_constraint "
+                                       "WHERE contype = 'u' AND conrelid = 'track'::regclass ORDER BY conname")
+    assert found == [("track_later", True, True), ("track_uniq", True, False)]

@@ -186,10 +186,10 @@ class _Builder:
                                                         name=self.claim(name, "pk", t)))
         for u in table.unique_constraints:  # another engine's names may clash here (MariaDB names them per table)
             name = self.claim(u.name, "unique", t) if self.same else self.claim(None, "unique", t, fallback=u.name)
-            if u.nulls_distinct or self.dialect != "postgresql":
-                t.append_constraint(sa.UniqueConstraint(*u.columns, name=name))
-            else:
-                t.append_constraint(sa.UniqueConstraint(*u.columns, name=name, postgresql_nulls_not_distinct=True))
+            postgres = {} if self.dialect != "postgresql" else {
+                "deferrable": u.deferrable or None, "initially": "DEFERRED" if u.initially_deferred else None,
+                **({"postgresql_nulls_not_distinct": True} if not u.nulls_distinct else {})}
+            t.append_constraint(sa.UniqueConstraint(*u.columns, name=name, **postgres))
             if not u.nulls_distinct and self.dialect != "postgresql":
                 self.warnings.append(f"unique constraint {u.name or u.columns} on table {table.name} treats NULLs "
                                      f"as equal in the source (NULLS NOT DISTINCT); {self.dialect} cannot, so "

@@ -91,6 +91,21 @@ class _Reader:
         self.warnings: list[str] = []
         self.used_domains: dict[str, Domain] = {}  # the domains columns are declared with, by qualified name
         self.free_sequences: set[str] = set()      # sequences no column owns: a DEFAULT nextval() of one is kept
+        self.deferred_uniques: dict[str, dict[tuple[str, str], bool]] = {}  # per namespace, see _deferrable
+
+    def _deferrable(self, here: str, local: str, name: str | None) -> tuple[bool, bool]:
+        """PostgreSQL: (DEFERRABLE, INITIALLY DEFERRED) of a table's UNIQUE constraint, which SQLAlchemy does
+        not reflect (MusicBrainz: a track's position is unique, checked at commit while tracks are reordered)."""
+        if self.dialect.name != "postgresql" or name is None:
+            return False, False
+        if here not in self.deferred_uniques:
+            with self.inspector.bind.connect() as conn:
+                self.deferred_uniques[here] = {(table, constraint): deferred for table, constraint, deferred in conn.execute(
+                    sa.text("SELECT t.relname, c.conname, c.condeferred FROM pg_constraint c "
+                            "JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+                            "WHERE c.contype = 'u' AND c.condeferrable AND n.nspname = :here"), {"here": here})}
+        found = self.deferred_uniques[here].get((local, name))
+        return found is not None, bool(found)
 
     def read(self, namespace: str | None) -> None:
         insp = self.inspector
@@ -181,7 +196,8 @@ class _Reader:
         )
         uniques = tuple(
             UniqueConstraint(tuple(u["column_names"]), u.get("name"),
-                             not (u.get("dialect_options") or {}).get("postgresql_nulls_not_distinct"))
+                             not (u.get("dialect_options") or {}).get("postgresql_nulls_not_distinct"),
+                             *self._deferrable(namespace or self.default or "", local, u.get("name")))
             for u in _safe(inspector.get_unique_constraints, local, namespace)
         )
         checks = maria.checks if maria is not None else tuple(

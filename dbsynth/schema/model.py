@@ -90,6 +90,8 @@ class UniqueConstraint:
     columns: tuple[str, ...]
     name: str | None = None
     nulls_distinct: bool = True    # False: PostgreSQL 15's NULLS NOT DISTINCT, where two NULLs are duplicates
+    deferrable: bool = False       # PostgreSQL: checked at commit when deferred
+    initially_deferred: bool = False
 
 
 @dataclass(frozen=True)
