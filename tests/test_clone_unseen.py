@@ -624,3 +624,45 @@ def test_deferrable_unique_constraints_stay_deferrable(postgres_url: str, postgr
     found = _pg_query(postgres_target, "SELECT conname, condeferrable, condeferred FROM pg_constraint "
                                        "WHERE contype = 'u' AND conrelid = 'track'::regclass ORDER BY conname")
     assert found == [("track_later", True, True), ("track_uniq", True, False)]
+
+
+# -- extension types: citext (generated), hstore and ltree (kept, written NULL) ---------------------------------
+
+EXTENSION_TYPES = """
+CREATE EXTENSION IF NOT EXISTS citext; CREATE EXTENSION IF NOT EXISTS hstore; CREATE EXTENSION IF NOT EXISTS ltree;
+CREATE TABLE person (id serial PRIMARY KEY, email citext UNIQUE NOT NULL, attrs hstore, path ltree);
+CREATE INDEX person_path ON person USING gist (path);
+INSERT INTO person (email, attrs, path)
+SELECT 'User' || g || '@Example.org', hstore('k', (g % 5)::text), ('top.' || (g % 3))::ltree
+FROM generate_series(1, 200) g;
+"""
+
+
+def test_extension_types_are_kept_on_postgresql(postgres_url: str, postgres_target: str) -> None:
+    """citext became text (its UNIQUE turned case-sensitive) and hstore/ltree became TEXT, their gist index
+    refused; the columns now keep their extension's type, citext values are generated."""
+    run_sql(postgres_url, EXTENSION_TYPES)
+    result = dbsynth.clone(postgres_url, postgres_target, seed=12)
+    types = dict(_pg_query(postgres_target, "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                            "WHERE attrelid = 'person'::regclass AND attnum > 0"))
+    assert (types["email"], types["attrs"], types["path"]) == ("citext", "hstore", "ltree")
+    assert _pg_query(postgres_target, "SELECT count(email), count(attrs) FROM person") == [(200, 0)]
+    assert _pg_query(postgres_target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'person_path'") == [(1,)]
+    assert not [w for w in result.warnings if "left out" in w]
+
+
+def test_a_type_the_target_lacks_falls_back_to_text(postgres_target: str) -> None:
+    """An extension the target server cannot install leaves its type missing: that column is TEXT, named."""
+    from dbsynth.io.expressions import EXTENSION_TYPES_KEY, fall_back_to_text
+
+    metadata = sa.MetaData(info={EXTENSION_TYPES_KEY: [("thing", "shape", "public.no_such_type")]})
+    sa.Table("thing", metadata, sa.Column("shape", sa.Integer), info={"dbsynth_name": "thing"})
+    engine = sa.create_engine(postgres_target, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            notes = fall_back_to_text(conn, metadata)
+    finally:
+        engine.dispose()
+    assert isinstance(metadata.tables["thing"].c.shape.type, sa.Text)
+    assert notes == ["column thing.shape has type public.no_such_type, which the target lacks (its extension is "
+                     "not installed there); created as TEXT"]

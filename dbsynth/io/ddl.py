@@ -28,12 +28,14 @@ from dbsynth.io.enum_types import ENUMS_KEY, create_unused_enums
 from dbsynth.io.composites import COMPOSITES_KEY, composite_definitions, create_composites, drop_unused_composites
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.index_ddl import add_exclusions, add_indexes
-from dbsynth.io.expressions import EXTENSIONS_KEY, create_extensions, leave_out_rejected
+from dbsynth.io.expressions import (
+    EXTENSION_TYPES_KEY, EXTENSIONS_KEY, create_extensions, fall_back_to_text, leave_out_rejected,
+)
 from dbsynth.io.naming import located, located_table, namespace_notes, relocated_sql
 from dbsynth.io.routines import (
     ROUTINES_KEY, SEQUENCES_KEY, create_routines, create_sequences, left_out_across_engines, relocated_nextval,
 )
-from dbsynth.io.typemap import MYSQL, key_safe, same_engine_type, sa_type, unsigned_check
+from dbsynth.io.typemap import MYSQL, CatalogType, key_safe, same_engine_type, sa_type, unsigned_check
 from dbsynth.schema.checks import parse_check, render_check
 from dbsynth.schema.routines import sequence_names
 from dbsynth.io.partitions import PARTITIONS_KEY, create_partitions, partition_names
@@ -249,6 +251,13 @@ class _Builder:
                 set_collation(typ, t.collation, self.dialect)
         if self.same and (own := same_engine_type(t)) is not None:
             typ, note = own, None
+        elif self.same and self.dialect == "postgresql" and t.kind in ("other", "text") and not t.domain \
+                and ("." in (t.source_name or "") or t.source_name.upper() == "CITEXT"):
+            # an extension's type (SQLAlchemy knows citext by name): kept if the target has it (io.expressions)
+            typ, note = CatalogType(t.source_name.lower() if "." not in t.source_name else t.source_name), None
+            local = located_table(table, self.dialect)[1]
+            self.md.info.setdefault(EXTENSION_TYPES_KEY, []).append(
+                (f"{schema}.{local}" if schema else local, col.name, t.source_name))
         elif self.same and t.kind == "other":
             note = f"has type {t.source_name}, which is not built into {self.dialect}; created as TEXT"
         # a DEFAULT nextval() left on a column draws from a free sequence, recreated on PostgreSQL (`io.routines`)
@@ -432,6 +441,8 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
         for schema in sorted(schemas):
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {prep.quote_schema(schema)}")
     notes = create_extensions(conn, metadata)
+    if conn.dialect.name == "postgresql":
+        notes += fall_back_to_text(conn, metadata)
     if conn.dialect.name == "postgresql":
         create_sequences(conn, metadata.info.get(SEQUENCES_KEY, []))
         create_collations(conn, metadata.info.get(COLLATIONS_KEY, []))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 EXTENSIONS_KEY = "dbsynth_extensions"   # metadata.info: the source's PostgreSQL extensions
+EXTENSION_TYPES_KEY = "dbsynth_extension_types"   # metadata.info: [(table key, column, type)] of extensions' types
 
 
 def create_extensions(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
@@ -33,6 +34,20 @@ def create_extensions(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
             except sa.exc.DBAPIError as exc:
                 notes.append(f"extension {name} of the source could not be created in the target "
                              f"({_first_line(exc)}); DEFAULTs and generated columns calling its functions are left out")
+    return notes
+
+
+def fall_back_to_text(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """Columns of an extension's type (citext, hstore, ltree, cube) keep it where the target has it once its
+    extensions are created; where it does not, they become TEXT, each named in a warning."""
+    notes = []
+    for key, column, spelling in metadata.info.get(EXTENSION_TYPES_KEY, ()):
+        if conn.execute(sa.text("SELECT to_regtype(:name) IS NOT NULL"), {"name": spelling}).scalar_one():
+            continue
+        table = metadata.tables[key]
+        table.c[column].type = sa.Text()
+        notes.append(f"column {table.info.get('dbsynth_name', key)}.{column} has type {spelling}, which the target "
+                     f"lacks (its extension is not installed there); created as TEXT")
     return notes
 
 
