@@ -251,8 +251,8 @@ class _Builder:
                 set_collation(typ, t.collation, self.dialect)
         if self.same and (own := same_engine_type(t)) is not None:
             typ, note = own, None
-        elif self.same and self.dialect == "postgresql" and t.kind in ("other", "text") and not t.domain \
-                and ("." in (t.source_name or "") or t.source_name.upper() == "CITEXT"):
+        elif self.same and self.dialect == "postgresql" and not t.domain and (
+                (t.kind == "other" and "." in (t.source_name or "")) or (t.kind == "text" and t.source_name.upper() == "CITEXT")):
             # an extension's type (SQLAlchemy knows citext by name): kept if the target has it (io.expressions)
             typ, note = CatalogType(t.source_name.lower() if "." not in t.source_name else t.source_name), None
             local = located_table(table, self.dialect)[1]
