@@ -666,3 +666,53 @@ def test_a_type_the_target_lacks_falls_back_to_text(postgres_target: str) -> Non
     assert isinstance(metadata.tables["thing"].c.shape.type, sa.Text)
     assert notes == ["column thing.shape has type public.no_such_type, which the target lacks (its extension is "
                      "not installed there); created as TEXT"]
+
+
+# -- WordPress: MySQL's zero dates ('0000-00-00 00:00:00' for a draft's post_date_gmt) ---------------------------
+
+WORDPRESS_POSTS = """
+CREATE TABLE wp_posts (
+  ID bigint(20) unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  post_date datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
+  post_date_gmt datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
+  published date NOT NULL DEFAULT '0000-00-00',
+  post_status varchar(20) NOT NULL DEFAULT 'publish'
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+""" + "".join(
+    f"INSERT INTO wp_posts VALUES ({i}, '2021-03-{1 + i % 28:02d} 10:00:00', "
+    f"'{'0000-00-00 00:00:00' if i % 5 == 0 else f'2021-03-{1 + i % 28:02d} 09:00:00'}', "
+    f"'{'0000-00-00' if i % 5 == 0 else f'2021-03-{1 + i % 28:02d}'}', '{'draft' if i % 5 == 0 else 'publish'}');"
+    for i in range(1, 301))
+
+
+@pytest.mark.parametrize("target_kind", ["mariadb", "postgresql", "sqlite"])
+def test_mysql_zero_dates(target_kind: str, mysql_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Zero dates stopped the clone (ValueError: year 0 is out of range). They are read as "no date": MariaDB
+    gets them back where the generated row has none (NOT NULL kept), other engines NULL in a nullable column."""
+    run_sql(mysql_url, WORDPRESS_POSTS)
+    target = target_url(target_kind, request, tmp_path)
+    result = dbsynth.clone(mysql_url, target, seed=13)
+    assert result.rows["wp_posts"] == 300
+    engine = sa.create_engine(target, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            if target_kind == "mariadb":
+                zeros = conn.exec_driver_sql("SELECT sum(post_date_gmt = '0000-00-00 00:00:00'), "
+                                             "sum(published = '0000-00-00'), sum(post_status = 'draft') "
+                                             "FROM wp_posts").one()
+                nullable = {n for n, in conn.exec_driver_sql(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = database() "
+                    "AND table_name = 'wp_posts' AND is_nullable = 'YES'")}
+            else:
+                zeros = conn.exec_driver_sql("SELECT sum(CASE WHEN post_date_gmt IS NULL THEN 1 ELSE 0 END), "
+                                             "sum(CASE WHEN published IS NULL THEN 1 ELSE 0 END), "
+                                             "sum(CASE WHEN post_status = 'draft' THEN 1 ELSE 0 END) "
+                                             "FROM wp_posts").one()
+                nullable = set()
+    finally:
+        engine.dispose()
+    assert 30 <= zeros[0] <= 90 and 30 <= zeros[1] <= 90      # the source's 60 of 300, about
+    if target_kind == "mariadb":
+        assert nullable == set()
+    else:
+        assert any("post_date_gmt" in w and "zero date" in w for w in result.warnings)

@@ -231,8 +231,14 @@ def _date_numbers(values: pd.Series) -> np.ndarray:
         out[~isnull] = np.fromiter(map(dt.date.toordinal, present), dtype=np.int64, count=present.size) \
             - _EPOCH.toordinal()
         return out
-    out[~isnull] = [float((_as_date(v) - _EPOCH).days) for v in present]
+    out[~isnull] = [np.nan if is_zero_date(v) else float((_as_date(v) - _EPOCH).days) for v in present]
     return out
+
+
+def is_zero_date(v: object) -> bool:
+    """MySQL's zero date ('0000-00-00', '0000-00-00 00:00:00'), which drivers return as text: "no date",
+    read as NULL (as pgloader does); a column defaulting to it gets it back on MySQL (`Column.zero_date`)."""
+    return isinstance(v, str) and v.startswith("0000-00-00")
 
 
 def _isnull(v: object) -> bool:
@@ -249,6 +255,8 @@ def _as_date(v: object) -> dt.date:
 
 def _epoch_seconds(v: object) -> float:
     """Seconds since 1970-01-01 UTC of a datetime (naive ones read as UTC) or its ISO text."""
+    if is_zero_date(v):
+        return np.nan
     if isinstance(v, str):
         v = dt.datetime.fromisoformat(v)
     if not isinstance(v, dt.datetime):

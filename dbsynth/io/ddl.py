@@ -289,6 +289,13 @@ class _Builder:
                 self.warnings.append(
                     f"{where} is NOT NULL in the source, but its foreign key to {self.relaxed[table.name, col.name]} "
                     f"closes a cycle of NOT NULL keys: it allows NULL in the target (every row has a value)")
+        if col.zero_date and self.dialect == "mysql":
+            info["dbsynth_zero_date"] = col.zero_date   # a NULL generated for the zero date is written as it
+        elif col.zero_date and not nullable:
+            nullable = True
+            self.warnings.append(f"{where} defaults to MySQL's zero date {col.zero_date!r}, which {self.dialect} "
+                                 f"cannot store: the source's zero dates are written as NULL, and the column "
+                                 f"allows NULL in the target")
         if col.written_null:
             self.warnings.append(
                 f"{where} has type {t.source_name}, which dbsynth cannot generate: it is written as NULL"

@@ -205,7 +205,7 @@ def _multirow_insert(conn: sa.Connection, table: sa.Table, names: list[str], fra
     try:
         for start in range(0, len(frame), batch_rows):
             chunk = frame.iloc[start:start + batch_rows]
-            values = [bind_values(chunk[c.name], c, conn.dialect) for c in columns]
+            values = [_zero_dates(bind_values(chunk[c.name], c, conn.dialect), c) for c in columns]
             for statement in insert_statements(prefix, values, raw, max_bytes):
                 cursor.execute(statement)  # no arguments: PyMySQL sends the text as it is
     finally:
@@ -214,9 +214,16 @@ def _multirow_insert(conn: sa.Connection, table: sa.Table, names: list[str], fra
 
 def _keep_zero_keys(conn: sa.Connection) -> None:
     """An explicit 0 in an AUTO_INCREMENT column means "the next value" to MySQL unless NO_AUTO_VALUE_ON_ZERO
-    is set: a key 0 (TPC-H's first region) would become 1 and collide with the next row."""
-    conn.exec_driver_sql("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), "
-                         "'NO_AUTO_VALUE_ON_ZERO')")
+    is set: a key 0 (TPC-H's first region) would become 1 and collide with the next row. The zero dates a
+    column defaults to are written back (`_zero_dates`), so NO_ZERO_DATE must not refuse them."""
+    conn.exec_driver_sql("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(REPLACE(REPLACE(REPLACE(@@SESSION.sql_mode, "
+                         "'NO_ZERO_IN_DATE', ''), 'NO_ZERO_DATE', ''), ',,', ','), ''), 'NO_AUTO_VALUE_ON_ZERO')")
+
+
+def _zero_dates(values: list[Any], column: sa.Column) -> list[Any]:
+    """A column defaulting to MySQL's zero date gets it where the source had it (generated as NULL)."""
+    zero = column.info.get("dbsynth_zero_date")
+    return values if zero is None else [zero if v is None else v for v in values]
 
 
 def _statement_bytes(conn: sa.Connection) -> int:

@@ -59,6 +59,14 @@ class Column:
     comment: str | None = None
 
     @property
+    def zero_date(self) -> str | None:
+        """MySQL's zero date when the column defaults to it (WordPress's post_date_gmt of a draft): the source
+        means "no date" by it. Read as NULL; written back as this text on MySQL, as NULL elsewhere."""
+        if self.type.kind not in ("date", "datetime") or not (self.default or "").strip("'\" ").startswith("0000-00-00"):
+            return None
+        return "0000-00-00" if self.type.kind == "date" else "0000-00-00 00:00:00"
+
+    @property
     def written_null(self) -> bool:
         """A type no codec can generate (tsvector, point, a composite type): written as NULL."""
         return self.type.kind == "other" and self.computed is None
