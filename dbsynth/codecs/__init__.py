@@ -30,7 +30,7 @@ class Codec(Protocol):
 def codec_from_state(state: dict[str, Any]) -> Codec:
     """Rebuild a codec from `to_state()` output (plain JSON data, never pickle)."""
     from dbsynth.codecs.array import ArrayCodec, SetCodec
-    from dbsynth.codecs.binary import BytesCodec
+    from dbsynth.codecs.binary import BytesCodec, TextInBytesCodec
     from dbsynth.codecs.bits import BitCodec
     from dbsynth.codecs.composite import CompositeCodec
     from dbsynth.codecs.categorical import CategoricalCodec
@@ -47,5 +47,6 @@ def codec_from_state(state: dict[str, Any]) -> Codec:
 
     kinds = {c.kind: c for c in (ArrayCodec, BytesCodec, CategoricalCodec, ConstantCodec, FakeCodec,
                                  FreeTextCodec, JsonCodec, NetworkCodec, NumericCodec, SetCodec, ShapedTextCodec,
-                                 BitCodec, CompositeCodec, GeometricCodec, RangeCodec, TsvectorCodec, XmlCodec)}
+                                 BitCodec, CompositeCodec, GeometricCodec, RangeCodec, TsvectorCodec, XmlCodec,
+                                 TextInBytesCodec)}
     return kinds[state["kind"]].from_state(state)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from dbsynth.codecs import Codec
 from dbsynth.codecs.array import ArrayCodec, SetCodec
-from dbsynth.codecs.binary import BytesCodec
+from dbsynth.codecs.binary import BytesCodec, TextInBytesCodec, holds_text
 from dbsynth.codecs.bits import BitCodec
 from dbsynth.codecs.composite import CompositeCodec
 from dbsynth.codecs.categorical import MIN_COUNT, CategoricalCodec
@@ -54,6 +54,9 @@ def choose_codec(table: str, column: Column, values: pd.Series, pii: PiiMatch | 
         return CategoricalCodec.fit(values, min_count=1)  # the domain is the type's, not the data's
     if t.kind == "uuid":
         return FakeCodec.fit(values, "uuid")
+    if t.kind == "bytes" and holds_text(values):   # text kept in VARBINARY (MediaWiki): generated as text
+        return TextInBytesCodec.fit(values, lambda texts: _text_codec(texts, t.length, column.name, min_count,
+                                                                      shaped), t.length)
     if t.kind == "bytes":
         return BytesCodec.fit(values, t.length)
     if t.kind == "text":

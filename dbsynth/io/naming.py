@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 
 from dbsynth.schema.model import Schema, Table, View
 
@@ -84,8 +84,10 @@ def namespace_notes(schema: Schema, dialect: str) -> list[str]:
             for s in spaces]
 
 
-def reflect_tables(engine: sa.Engine, schema: Schema) -> dict[str, sa.Table]:
-    """The database's tables for every table of `schema`, keyed by the model's (qualified) name."""
+def reflect_tables(engine: sa.Engine, schema: Schema, reading: bool = False) -> dict[str, sa.Table]:
+    """The database's tables for every table of `schema`, keyed by the model's (qualified) name.
+
+    `reading`: the tables only select rows, so a binary-charset ENUM/SET may read its labels as text."""
     dialect = engine.dialect.name
     where = {t.name: located_table(t, dialect) for t in schema.tables}
     metadata = sa.MetaData()
@@ -98,7 +100,35 @@ def reflect_tables(engine: sa.Engine, schema: Schema) -> dict[str, sa.Table]:
         for col in table.columns:
             if isinstance(col.type, postgresql.MONEY):
                 col.type = MoneyAsNumeric()
+            elif reading and isinstance(col.type, (mysql.ENUM, mysql.SET)) and _binary(col.type, table):
+                col.type = BinaryLabels(col.type)
     return {key: metadata.tables[f"{ns}.{name}" if ns else name] for key, (ns, name) in where.items()}
+
+
+def _binary(typ: sa.types.TypeEngine, table: sa.Table) -> bool:
+    """A MySQL ENUM/SET in the binary charset (MediaWiki creates every table with DEFAULT CHARSET=binary)."""
+    charset = getattr(typ, "charset", None) or table.dialect_options["mysql"].get("default charset") \
+        or table.kwargs.get("mysql_default charset")
+    return str(charset or "").lower() == "binary"
+
+
+class BinaryLabels(sa.types.TypeDecorator):
+    """A binary-charset ENUM/SET read as text: the driver returns its labels as bytes (b'subcat'), which
+    SQLAlchemy's Enum refuses as "not among the defined enum values"; written as the plain label text."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, original: sa.types.TypeEngine) -> None:
+        super().__init__()
+        self.original = original
+
+    def process_result_value(self, value: object, dialect: sa.engine.Dialect) -> object:
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value).decode("utf-8", "replace")
+        if isinstance(value, set):   # SET: PyMySQL gives a set of bytes labels
+            return {bytes(v).decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else v for v in value}
+        return value
 
 
 class MoneyAsNumeric(sa.types.TypeDecorator):

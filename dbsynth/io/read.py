@@ -52,7 +52,7 @@ def row_frame(result: sa.CursorResult) -> pd.DataFrame:
 def read_tables(engine: Engine, schema: Schema,
                 on_table: Callable[[str, int], None] | None = None) -> dict[str, pd.DataFrame]:
     frames: dict[str, pd.DataFrame] = {}
-    reflected = reflect_tables(engine, schema)
+    reflected = reflect_tables(engine, schema, reading=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=sa.exc.SAWarning)  # SQLite Decimal notices
         with engine.connect() as conn:

@@ -44,7 +44,7 @@ def read_sampled(engine: Engine, schema: Schema, order: LoadOrder, plans: dict[s
     draws among them), and the tables below it follow.
     """
     wheres = wheres or {}
-    reflected = reflect_tables(engine, schema)
+    reflected = reflect_tables(engine, schema, reading=True)
     frames: dict[str, pd.DataFrame] = {}
     cut: set[str] = set()
     with warnings.catch_warnings():
@@ -79,7 +79,7 @@ def count_subsets(engine: Engine, schema: Schema, wheres: dict[str, str]) -> dic
     """Rows matching each table's `where` rule, counted by the source."""
     if not wheres:
         return {}
-    reflected = reflect_tables(engine, schema)
+    reflected = reflect_tables(engine, schema, reading=True)
     with engine.connect() as conn:
         return {name: count_matching(conn, schema.table(name), reflected[name], where)
                 for name, where in wheres.items()}

@@ -66,7 +66,7 @@ class SourceFacts:
     @classmethod
     def from_database(cls, engine: Engine, schema: Schema, head_rows: int = HEAD_ROWS) -> "SourceFacts":
         """Facts counted by the source itself: read-only aggregate queries and each table's first rows."""
-        reflected = reflect_tables(engine, schema)
+        reflected = reflect_tables(engine, schema, reading=True)
         facts: dict[FkRef, ForeignKeyFacts] = {}
         heads: dict[str, pd.DataFrame] = {}
         with warnings.catch_warnings():

@@ -130,6 +130,11 @@ def _perturb(frame: pd.DataFrame, table: Table, columns: tuple[str, ...], rows: 
         return
     limit = sql_type.length
     tags = rng.integers(10, 10_000, rows.size)
+    if sql_type.kind == "bytes":   # bytes stay bytes (text kept in VARBINARY gets a readable suffix)
+        frame.loc[frame.index[rows], col] = [
+            _suffixed(bytes(values.iloc[r] or b"").decode("utf-8", "replace"), int(t), None)
+            .encode("utf-8")[:limit or None] for r, t in zip(rows, tags)]
+        return
     frame.loc[frame.index[rows], col] = [
         _suffixed(str(values.iloc[r]), int(t), limit) for r, t in zip(rows, tags)
     ]

@@ -132,3 +132,24 @@ def test_composite_values_parse_and_rebuild_as_record_literals() -> None:
         assert doc["label"] in {"desk 0", "desk 1", "desk 2"} and 100 <= doc["n"] <= 189
         assert isinstance(doc["ok"], bool)
         assert parse_record(record_literal(list(doc.values())))[0] == doc["label"]
+
+
+def test_text_kept_in_bytes_round_trips_through_its_state() -> None:
+    """VARBINARY holding text is modelled as text and written back as bytes; binary stays a BytesCodec."""
+    import numpy as np
+    import pandas as pd
+
+    from dbsynth.codecs import codec_from_state
+    from dbsynth.codecs.binary import BytesCodec, TextInBytesCodec
+    from dbsynth.codecs.choose import choose_codec
+    from dbsynth.schema.model import Column, SqlType
+
+    column = Column("job_cmd", SqlType("bytes", "VARBINARY(60)", length=60))
+    values = pd.Series([b"refreshLinks", b"htmlCacheUpdate", None] * 40, dtype=object)
+    codec = choose_codec("job", column, values, None)
+    assert isinstance(codec, TextInBytesCodec)
+    again = codec_from_state(codec.to_state())
+    out = again.decode(again.encode(values), np.random.default_rng(1))
+    assert set(out.dropna()) == {b"refreshLinks", b"htmlCacheUpdate"} and out.isna().sum() == 40
+    binary = pd.Series([b"\x00\xff\x10", b"\x01\x02"] * 20, dtype=object)
+    assert isinstance(choose_codec("job", column, binary, None), BytesCodec)
