@@ -761,3 +761,46 @@ def test_mediawiki_binary_tables(target_kind: str, mysql_url: str, request: pyte
     names = [_raw(n) for (n,) in rows_of(target, "actor", ["actor_name"])]
     assert len(names) == len(set(names)) == 120 and all(n.decode("utf-8") for n in names)
     assert_integrity(target)
+
+
+# -- SQLite files as applications write them: typeless columns, unix times in DATETIME, text in NUMERIC ----------
+
+def _odd_sqlite(path: Path) -> str:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE tag (a, b, c PRIMARY KEY);
+        CREATE TABLE visit (id INTEGER PRIMARY KEY, at DATETIME NOT NULL, amount NUMERIC, tag TEXT REFERENCES tag(c));
+    """)
+    con.executemany("INSERT INTO tag VALUES (?, ?, ?)", [(i, f"t{i % 7}", f"key{i}") for i in range(100)])
+    con.executemany("INSERT INTO visit (at, amount, tag) VALUES (?, ?, ?)",
+                    [([1_600_000_000 + i * 3600, "2021-01-01 10:00:00", 1_600_000_000_000 + i][i % 3],
+                      [i, f"{i}.5", "n/a"][i % 3], f"key{i % 100}") for i in range(300)])
+    con.commit()
+    con.close()
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("target_kind", ["sqlite", "postgresql", "mariadb"])
+def test_sqlite_files_as_applications_write_them(target_kind: str, request: pytest.FixtureRequest,
+                                                 tmp_path: Path) -> None:
+    """Unix times (seconds, milliseconds) in a DATETIME column and 'n/a' in a NUMERIC one stopped the read with a
+    TypeError; a typeless key column was written as NULL and failed its NOT NULL elsewhere. Typeless columns now
+    take their values' kind (typeless again on SQLite), unix times read as UTC times, non-numbers as NULL."""
+    source = _odd_sqlite(tmp_path / "app.sqlite")
+    target = target_url(target_kind, request, tmp_path)
+    result = dbsynth.clone(source, target, seed=15)
+    assert result.rows["tag"] == 100 and result.rows["visit"] == 300
+    keys = [k for (k,) in rows_of(target, "tag", ["c"])]
+    assert len(set(keys)) == 100 and None not in keys                  # a generated key, never NULL
+    years = {str(at)[:4] for (at,) in rows_of(target, "visit", ["at"])}
+    assert years <= {"2020", "2021", "2022"}          # 1.6e9 s is September 2020
+    assert_integrity(target)
+    if target_kind == "sqlite":
+        import sqlite3
+
+        con = sqlite3.connect(tmp_path / "copy.db")
+        declared = [row[2] for row in con.execute("PRAGMA table_info(tag)")]
+        con.close()
+        assert declared == ["", "", ""]

@@ -249,7 +249,9 @@ class _Builder:
             typ, note = safe
             if self.same and t.collation:
                 set_collation(typ, t.collation, self.dialect)
-        if self.same and (own := same_engine_type(t)) is not None:
+        if self.same and self.dialect == "sqlite" and t.source_name == "" and t.kind != "other":
+            typ, note = CatalogType(""), None   # a typeless SQLite column stays typeless
+        elif self.same and (own := same_engine_type(t)) is not None:
             typ, note = own, None
         elif self.same and self.dialect == "postgresql" and not t.domain and (
                 (t.kind == "other" and "." in (t.source_name or "")) or (t.kind == "text" and t.source_name.upper() == "CITEXT")):

@@ -13,6 +13,8 @@ one, its shadow, so the write stage needs no knowledge of refreshing.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
 import warnings
 from collections.abc import Iterator, Mapping
@@ -102,6 +104,11 @@ def reflect_tables(engine: sa.Engine, schema: Schema, reading: bool = False) -> 
                 col.type = MoneyAsNumeric()
             elif reading and isinstance(col.type, (mysql.ENUM, mysql.SET)) and _binary(col.type, table):
                 col.type = BinaryLabels(col.type)
+            elif reading and dialect == "sqlite" and isinstance(col.type, (sa.DateTime, sa.Date, sa.Time)):
+                col.type = LenientSqliteTime(col.type)
+            elif reading and dialect == "sqlite" and isinstance(col.type, sa.Numeric) \
+                    and not isinstance(col.type, sa.Float):
+                col.type = LenientSqliteDecimal()
     return {key: metadata.tables[f"{ns}.{name}" if ns else name] for key, (ns, name) in where.items()}
 
 
@@ -128,6 +135,53 @@ class BinaryLabels(sa.types.TypeDecorator):
             return bytes(value).decode("utf-8", "replace")
         if isinstance(value, set):   # SET: PyMySQL gives a set of bytes labels
             return {bytes(v).decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else v for v in value}
+        return value
+
+
+class LenientSqliteTime(sa.types.TypeDecorator):
+    """A SQLite DATETIME/DATE/TIME column read whatever it holds: SQLite keeps any value in any column, and
+    applications often store unix times (integers) in a DATETIME column, which SQLAlchemy's ISO-text parser
+    refuses with a TypeError. ISO text is parsed as SQLAlchemy does; a number is read as a unix time (seconds,
+    or milliseconds/microseconds by its size), in UTC; anything else is left for the codecs to judge."""
+
+    impl = sa.Text   # no result processing of its own: the value arrives as SQLite stored it
+    cache_ok = True
+
+    def __init__(self, original: sa.types.TypeEngine) -> None:
+        super().__init__()
+        self.original = original
+
+    def process_result_value(self, value: object, dialect: sa.engine.Dialect) -> object:
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)
+            while abs(seconds) > 1e11:   # milliseconds, microseconds (Firefox's PRTime)
+                seconds /= 1000
+            moment = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)
+            if isinstance(self.original, sa.DateTime):
+                return moment
+            return moment.date() if isinstance(self.original, sa.Date) else moment.time()
+        if isinstance(value, str):
+            parse = self.original.result_processor(dialect, None)
+            try:
+                return parse(value) if parse else value
+            except ValueError:
+                return value
+        return value
+
+
+class LenientSqliteDecimal(sa.types.TypeDecorator):
+    """A SQLite NUMERIC/DECIMAL column read whatever it holds: numbers become Decimals as SQLAlchemy makes them;
+    text ('12.5', or 'n/a' that an application stored there) is left for the codecs, which read what is not a
+    number as NULL, where SQLAlchemy's own processor stopped the clone with a TypeError."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_result_value(self, value: object, dialect: sa.engine.Dialect) -> object:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return decimal.Decimal(repr(value)) if isinstance(value, float) else decimal.Decimal(value)
         return value
 
 

@@ -271,6 +271,8 @@ def _with_catalog_types(bind: sa.engine.Connectable, namespace: str | None, loca
     elif bind.dialect.name in ("mysql", "mariadb"):
         query = sa.text("SELECT column_name, upper(column_type), 'pg_catalog', NULL FROM information_schema.columns "
                         "WHERE table_schema = coalesce(:schema, database()) AND table_name = :table")
+    elif bind.dialect.name == "sqlite":
+        return _typeless_sqlite(bind, local, columns)
     else:
         return columns
     with bind.connect() as conn:
@@ -292,6 +294,31 @@ def _with_catalog_types(bind: sa.engine.Connectable, namespace: str | None, loca
 # field kinds a composite value is generated with (its fields are written as text inside the record literal)
 _COMPOSITE_FIELD_KINDS = {"integer", "float", "decimal", "boolean", "date", "datetime", "time", "text", "uuid",
                           "network", "bit", "geometric"}
+
+
+# SQLite's storage classes -> the kind a typeless column holding only them is generated as
+_STORAGE_KINDS = {frozenset({"integer"}): SqlType("integer", "", size=64),
+                  frozenset({"integer", "real"}): SqlType("float", "", precision=53),
+                  frozenset({"real"}): SqlType("float", "", precision=53),
+                  frozenset({"blob"}): SqlType("bytes", "")}
+
+
+def _typeless_sqlite(bind: sa.engine.Connectable, local: str, columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """SQLite columns declared without a type (`CREATE TABLE t (a, b)`, STRICT's ANY) take the kind of the values
+    they hold: integers, reals, blobs, else text. SQLAlchemy reflects them as NullType, which was written as NULL
+    (a NOT NULL key of them failed on every other engine). Their `source_name` stays empty: a SQLite target
+    creates them typeless again."""
+    typeless = [c for c in columns if c.type.kind == "other" and c.type.source_name.upper() in ("NULLTYPE", "NULL", "ANY", "")]
+    if not typeless:
+        return columns
+    prep = bind.dialect.identifier_preparer
+    found = {}
+    with bind.connect() as conn:
+        for c in typeless:
+            stored = {kind for (kind,) in conn.exec_driver_sql(
+                f"SELECT DISTINCT typeof({prep.quote(c.name)}) FROM {prep.quote(local)}")} - {"null"}
+            found[c.name] = _STORAGE_KINDS.get(frozenset(stored), SqlType("text", ""))
+    return tuple(replace(c, type=found[c.name]) if c.name in found else c for c in columns)
 
 
 def _composite(conn: sa.Connection, t: SqlType, relid: int) -> SqlType:
