@@ -235,7 +235,22 @@ def left_out_across_engines(schema: Schema, dialect: str) -> list[str]:
                    f"translate {what}")
     out += [f"sequence {s.name} was not recreated: dbsynth recreates sequences on PostgreSQL only (a key column "
             f"drawing from it is an auto-increment key on {target})" for s in schema.sequences]
+    out += [f"{o.kind} {o.name + ' ' if o.name else ''}of table {o.table} was not recreated: {target} has no "
+            f"{'rules' if o.kind == 'rule' else 'row-level security'}" for o in schema.table_objects
+            if "FORCE ROW LEVEL" not in o.definition]
     return out
+
+
+def create_table_objects(conn: sa.Connection, schema: Schema) -> list[str]:
+    """PostgreSQL: the tables' rules, row-level security and policies, once every row is in (none filtered or
+    rewrote the generated rows). One warning names each the target refuses (a policy's role it lacks)."""
+    warnings = []
+    for obj in schema.table_objects:
+        error = _attempt(conn, obj.definition.format(table=_table_name(conn, schema, obj.table)))
+        if error is not None:
+            label = f"{obj.kind} {obj.name} of table {obj.table}" if obj.name else f"{obj.kind} of table {obj.table}"
+            warnings.append(f"{label} was not recreated: the target rejected it ({error})")
+    return warnings
 
 
 # -- --if-exists truncate -------------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ from dbsynth.io.naming import reflect_tables
 from dbsynth.io.ddl import (
     SAME_ENGINE_KEY, create_schema, drop_tables, existing_tables, restore_not_null, table_for, target_metadata,
 )
-from dbsynth.io.routines import advance_sequences, create_triggers, drop_routines, pause_triggers, resume_triggers
+from dbsynth.io.routines import (
+    advance_sequences, create_table_objects, create_triggers, drop_routines, pause_triggers, resume_triggers,
+)
 from dbsynth.io.load import (
     insert_frame, make_transactional, reset_sequences, transactional_ddl, update_rows,
 )
@@ -163,6 +165,7 @@ def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, as
     warnings = notes + create_views(conn, schema)
     if metadata.info.get(SAME_ENGINE_KEY):
         warnings += create_triggers(conn, schema)
+        warnings += create_table_objects(conn, schema)
     return warnings
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from dbsynth.errors import UnsupportedType
 from dbsynth.schema.collations import qualify_collations, user_collations
 from dbsynth.schema.enums import unused_enums
+from dbsynth.schema.table_objects import read_table_objects
 from dbsynth.schema.indexes import (
     mysql_descending, postgres_indexes, reflected_index, sqlite_expression_indexes,
 )
@@ -63,6 +64,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
     collations = user_collations(engine, inspector.default_schema_name, spaces, tables)
     tables = qualify_collations(tables, collations)
     enums = unused_enums(inspector, spaces, tables)
+    table_objects = read_table_objects(engine, spaces, {t.name for t in tables})
     check_fk_targets(tables, inspector.default_schema_name, members)  # before counting rows: fail fast
     if count_rows:
         tables = _with_row_counts(engine, tables)
@@ -71,7 +73,7 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
                   domains=tuple(sorted(reader.used_domains.values(), key=lambda d: d.name)),
                   extensions=installed_extensions(engine), routines=tuple(routines.routines),
                   triggers=tuple(routines.triggers), sequences=tuple(sequences), collations=tuple(collations),
-                  enums=tuple(enums),
+                  enums=tuple(enums), table_objects=tuple(table_objects),
                   warnings=tuple(reader.warnings + routines.warnings))
 
 

@@ -349,6 +349,18 @@ class EnumType:
 
 
 @dataclass(frozen=True)
+class TableObject:
+    """A PostgreSQL rule, row-level security policy or RLS switch of a table, made once its rows are in.
+
+    `definition` names the table as {table}, which the writer replaces by the table's target name."""
+
+    kind: str                      # "rule", "policy", "row security"
+    name: str
+    table: str                     # the model's name of its table
+    definition: str
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...]
     dialect: str = ""
@@ -362,6 +374,7 @@ class Schema:
     sequences: tuple[FreeSequence, ...] = ()   # PostgreSQL sequences no column owns
     collations: tuple[Collation, ...] = ()     # PostgreSQL collations of the user's own that columns use
     enums: tuple[EnumType, ...] = ()           # PostgreSQL enum types no column uses (routines may)
+    table_objects: tuple[TableObject, ...] = ()   # PostgreSQL rules, policies, row security: after the load
 
     def table(self, name: str) -> Table:
         for t in self.tables:
@@ -395,6 +408,7 @@ class Schema:
             sequences=tuple(FreeSequence(**q) for q in data.get("sequences", ())),
             collations=tuple(Collation(**c) for c in data.get("collations", ())),
             enums=tuple(EnumType(**{**e, "labels": tuple(e.get("labels", ()))}) for e in data.get("enums", ())),
+            table_objects=tuple(TableObject(**o) for o in data.get("table_objects", ())),
         )
 
     @classmethod

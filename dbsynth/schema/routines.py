@@ -148,11 +148,13 @@ def _pg_unsupported(conn: sa.Connection, spaces: dict[str, str | None], found: R
             "SELECT e.evtname FROM pg_event_trigger e WHERE "
             + _NOT_EXTENSION.format(cls="pg_event_trigger", oid="e.oid") + " ORDER BY 1")):
         found.warnings.append(f"event trigger {name} was not recreated: dbsynth does not clone event triggers")
-    for nspname, table, rule in conn.execute(sa.text(
-            "SELECT schemaname, tablename, rulename FROM pg_rules WHERE schemaname = ANY(:spaces) ORDER BY 1, 2, 3"),
+    for nspname, view, rule in conn.execute(sa.text(   # a table's rules are recreated (schema.table_objects)
+            "SELECT n.nspname, c.relname, r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rulename <> '_RETURN' "
+            "AND c.relkind NOT IN ('r', 'p') AND n.nspname = ANY(:spaces) ORDER BY 1, 2, 3"),
             {"spaces": list(spaces)}):
-        found.warnings.append(f"rule {rule} on table {qualified_name(spaces[nspname], table)} was not recreated: "
-                              f"dbsynth does not clone rules")
+        found.warnings.append(f"rule {rule} on view {qualified_name(spaces[nspname], view)} was not recreated: "
+                              f"dbsynth does not clone rules of views")
 
 
 # -- MariaDB / MySQL ------------------------------------------------------------------------------------------
