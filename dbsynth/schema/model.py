@@ -18,6 +18,19 @@ TypeKind = Literal[
 ]
 
 
+class Namespaced:
+    """An object named like a table: `name` is "schema.name" outside the default namespace, `schema` its namespace."""
+
+    name: str
+    schema: str | None
+
+    @property
+    def local_name(self) -> str:
+        """The name inside its namespace."""
+        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
+            else self.name
+
+
 @dataclass(frozen=True)
 class SqlType:
     """A column type in portable terms: a kind plus the parameters that bound its values."""
@@ -176,7 +189,7 @@ def qualified_name(schema: str | None, name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Table:
+class Table(Namespaced):
     name: str                      # qualified_name(schema, local name): unique across namespaces
     columns: tuple[Column, ...]
     primary_key: PrimaryKey | None = None
@@ -191,12 +204,6 @@ class Table:
     partitioning: Partitioning | None = None   # PostgreSQL: a partitioned table
     inherits: tuple[str, ...] = ()             # PostgreSQL: the tables it INHERITS from (model names)
     collation: str | None = None               # MySQL/MariaDB: the table's default collation (and so charset)
-
-    @property
-    def local_name(self) -> str:
-        """The table's name inside its namespace (`name` is "schema.table" outside the default one)."""
-        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
-            else self.name
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -236,7 +243,7 @@ class Table:
 
 
 @dataclass(frozen=True)
-class Domain:
+class Domain(Namespaced):
     """A PostgreSQL domain: a base type with its own NOT NULL, DEFAULT and CHECKs, recreated on PostgreSQL."""
 
     name: str                      # "schema.name" outside the default namespace, like Table.name
@@ -246,14 +253,9 @@ class Domain:
     default: str | None = None
     checks: tuple[CheckConstraint, ...] = ()   # over VALUE
 
-    @property
-    def local_name(self) -> str:
-        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
-            else self.name
-
 
 @dataclass(frozen=True)
-class View:
+class View(Namespaced):
     """A view, recreated from its definition after the tables are loaded; never filled as a table."""
 
     name: str                      # "schema.view" outside the default namespace, like Table.name
@@ -261,14 +263,9 @@ class View:
     materialized: bool = False
     schema: str | None = None
 
-    @property
-    def local_name(self) -> str:
-        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
-            else self.name
-
 
 @dataclass(frozen=True)
-class Routine:
+class Routine(Namespaced):
     """A user function, procedure or aggregate, recreated on a target of the source's engine before its tables."""
 
     name: str                      # "schema.name" outside the default namespace, like Table.name
@@ -278,11 +275,6 @@ class Routine:
     arguments: str = ""            # PostgreSQL: the identity arguments ("integer, text"), which tell overloads apart
     language: str = ""
     schema: str | None = None
-
-    @property
-    def local_name(self) -> str:
-        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
-            else self.name
 
     @property
     def signature(self) -> str:
@@ -301,7 +293,7 @@ class Trigger:
 
 
 @dataclass(frozen=True)
-class FreeSequence:
+class FreeSequence(Namespaced):
     """A PostgreSQL sequence no column owns (columns use it by DEFAULT nextval('name')), recreated as it is."""
 
     name: str                      # "schema.name" outside the default namespace
@@ -314,38 +306,23 @@ class FreeSequence:
     cycle: bool = False
     cache: int = 1
 
-    @property
-    def local_name(self) -> str:
-        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
-            else self.name
-
 
 @dataclass(frozen=True)
-class Collation:
+class Collation(Namespaced):
     """A PostgreSQL collation of the user's own (CREATE COLLATION), used by a column; recreated on PostgreSQL."""
 
     name: str                      # "schema.name" outside the default namespace, like Table.name
     schema: str | None = None
     options: str = ""              # what goes in CREATE COLLATION's parentheses: provider = icu, locale = '...'
 
-    @property
-    def local_name(self) -> str:
-        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
-            else self.name
-
 
 @dataclass(frozen=True)
-class EnumType:
+class EnumType(Namespaced):
     """A PostgreSQL enum type no column uses, kept because a function's signature or body may name it."""
 
     name: str                      # "schema.name" outside the default namespace
     schema: str | None = None
     labels: tuple[str, ...] = ()
-
-    @property
-    def local_name(self) -> str:
-        return self.name[len(self.schema) + 1:] if self.schema and self.name.startswith(f"{self.schema}.") \
-            else self.name
 
 
 @dataclass(frozen=True)
