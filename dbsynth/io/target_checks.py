@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from dbsynth.errors import DbsynthError
 from dbsynth.io.naming import relocated_sql
 from dbsynth.io.values import convert, json_dumps
-from dbsynth.relational.checks import CheckTally, readable_checks, set_values, unreadable_checks
+from dbsynth.relational.checks import CheckTally, readable_checks, referenced_rows, set_values, unreadable_checks
 from dbsynth.relational.sample import SyntheticDatabase
 from dbsynth.schema.checks import mentioned_columns, passes
 from dbsynth.schema.model import Schema, Table
@@ -112,7 +112,7 @@ class TargetChecks:
             self.tally.add(name, check, repaired=int((fail & ~still).sum()))
         if not still.any():
             return frame
-        pointed_at = _referenced(self.schema, part, name, frame)
+        pointed_at = referenced_rows(self.schema, part, name, frame)
         stuck = still & pointed_at
         if stuck.any():
             check = next(c for c, m in worst.items() if (m & stuck).any())
@@ -198,23 +198,3 @@ def _typed(marker: str, col: sa.Column, dialect: sa.engine.Dialect) -> str:
 def _protected(table: Table) -> set[str]:
     """Columns a repair must not change: keys, foreign keys, unique sets (a copied value would duplicate)."""
     return set(table.pk_columns) | set(table.fk_columns) | {c for s in table.unique_column_sets() for c in s}
-
-
-def _referenced(schema: Schema, part: SyntheticDatabase, name: str, frame: pd.DataFrame) -> np.ndarray:
-    """Per row of `frame`: some row of the partition (or a deferred FK value) points at it."""
-    out = np.zeros(len(frame), dtype=bool)
-    for child in schema.tables:
-        for fk in child.foreign_keys:
-            if fk.referred_table != name or child.name not in part.tables:
-                continue
-            sources = [part.tables[child.name]]
-            sources += [rows for t, _, cols, rows in part.updates if t == child.name and set(fk.columns) <= set(cols)]
-            pointing = {t for source in sources if set(fk.columns) <= set(source.columns)
-                        for t in _tuples(source, fk.columns)}
-            out |= np.fromiter((t in pointing for t in _tuples(frame, fk.referred_columns)), dtype=bool,
-                               count=len(frame))
-    return out
-
-
-def _tuples(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
-    return list(map(tuple, frame[list(columns)].astype(object).to_numpy().tolist()))

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dbsynth.relational.checks import referenced_rows, satisfied
 from dbsynth.relational.fit import FittedTable
 from dbsynth.relational.keys import generate_keys
 from dbsynth.relational.sample import SyntheticDatabase, table_rng
@@ -160,8 +161,24 @@ def apply_fixes(part: SyntheticDatabase, fixes: PartitionFixes, layout: Layout) 
             _apply(rows, moves, mapping)
     for table, columns in fixes.cells.items():
         frame = part.tables[table]
+        changed = np.zeros(len(frame), dtype=bool)
         for col, (rows, new) in columns.items():
             frame.loc[frame.index[rows], col] = new
+            changed[rows] = True
+        _recheck(part, layout.schema, table, changed)
+
+
+def _recheck(part: SyntheticDatabase, schema: Schema, name: str, changed: np.ndarray) -> None:
+    """Rows whose UNIQUE values moved meet the CHECKs dbsynth reads again (a value past the others may
+    leave a CHECK's range); failing ones are dropped, as sampling drops them, unless a row points at them
+    (the target then names the CHECK). CHECKs only the target reads meet the rows at the write."""
+    frame, table = part.tables[name], schema.table(name)
+    drop = changed & ~satisfied(frame, table)
+    if not drop.any():
+        return
+    drop &= ~referenced_rows(schema, part, name, frame)
+    satisfied(frame, table, part.check_repairs, among=drop)   # counted as dropped, per CHECK
+    part.tables[name] = frame.loc[~drop].reset_index(drop=True)
 
 
 def _columns_to_move(schema: Schema, table: str, mapping: dict[Key, Any]) -> dict[str, Key]:
