@@ -449,7 +449,7 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
         create_unused_enums(conn, metadata.info.get(ENUMS_KEY, []))
     create_routines(conn, metadata, final=False)   # before the expressions are tried: they may call them
     if conn.dialect.name == "postgresql":
-        create_domains(conn, metadata)
+        notes += create_domains(conn, metadata)
         create_composites(conn, metadata)
         for enum in {id(e): e for e in _enum_types(metadata)}.values():  # the expressions' tries may cast to them
             enum.create(conn, checkfirst=True)

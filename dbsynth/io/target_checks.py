@@ -20,6 +20,7 @@ when nothing points at it; otherwise the write stops with a one-line error.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,13 +187,26 @@ def _typed(marker: str, col: sa.Column, dialect: sa.engine.Dialect) -> str:
     temporal values need a cast to compare as dates; SQLite has no types to match.
     """
     if dialect.name == "postgresql":
-        return f"CAST({marker} AS {col.type.compile(dialect=dialect)})"
+        collation = getattr(col.type, "collation", None)
+        if not collation:
+            return f"CAST({marker} AS {col.type.compile(dialect=dialect)})"
+        plain = copy.copy(col.type)   # COLLATE follows the cast: inside it is a syntax error
+        plain.collation = None
+        return f"CAST({marker} AS {plain.compile(dialect=dialect)}) COLLATE {_collation(col.type, dialect)}"
     if dialect.name in ("mysql", "mariadb"):
         kind = {sa.DateTime: "DATETIME(6)", sa.Date: "DATE", sa.Time: "TIME(6)"}
         for cls, name in kind.items():
             if isinstance(col.type, cls):
                 return f"CAST({marker} AS {name})"
     return marker
+
+
+def _collation(typ: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:
+    """The type's collation, quoted, in its schema where it has one (`io.collations.set_collation`)."""
+    prep = dialect.identifier_preparer
+    name = prep.quote_identifier(typ.collation)  # type: ignore[attr-defined]
+    schema = getattr(typ, "collation_schema", None)
+    return f"{prep.quote_schema(schema)}.{name}" if schema else name
 
 
 def _protected(table: Table) -> set[str]:
