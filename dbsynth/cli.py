@@ -106,7 +106,25 @@ def main(
                                            help="Print the version and exit."),
 ) -> None:
     _state.update(debug=debug, quiet=quiet)
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+    _log_to_terminal(logging.DEBUG if debug else logging.WARNING)
+
+
+def _log_to_terminal(level: int) -> None:
+    """Show records of `level` and above on stderr.
+
+    The level sits on the handler, not only on the root logger: libraries that set their own
+    loggers' levels (distributed logs at INFO) would otherwise reach the terminal through it.
+    """
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if h.get_name() == "dbsynth-terminal"]
+    if not root.handlers:   # as logging.basicConfig: an embedding application's handlers are left alone
+        ours = [logging.StreamHandler()]
+        ours[0].set_name("dbsynth-terminal")
+        ours[0].setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        root.addHandler(ours[0])
+    if ours:
+        root.setLevel(level)
+        ours[0].setLevel(level)
 
 
 @app.command()

@@ -69,13 +69,6 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'target.db'}"
 
 
-@pytest.fixture
-def mysql_target() -> Iterator[str]:
-    """A second fresh MariaDB database, for tests that need a MariaDB source and target."""
-    yield from _fresh_database("MariaDB", MYSQL_ADMIN_URL, "DBSYNTH_TEST_MYSQL_URL",
-                               "CREATE DATABASE `{name}` CHARACTER SET utf8mb4", "DROP DATABASE IF EXISTS `{name}`")
-
-
 # --- Chinook ---------------------------------------------------------------------------------
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -106,7 +99,7 @@ def chinook_postgres(postgres_url: str) -> str:
 
 
 @pytest.fixture
-def postgres_target(request: pytest.FixtureRequest) -> Iterator[str]:
+def postgres_target() -> Iterator[str]:
     """A second fresh PostgreSQL database, for tests that need a source and a target."""
     yield from _fresh_database("PostgreSQL", POSTGRES_ADMIN_URL, "DBSYNTH_TEST_POSTGRES_URL",
                                'CREATE DATABASE "{name}"', 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -21,14 +21,17 @@ def schema_of(url: str) -> Schema:
         engine.dispose()
 
 
-def rows_of(url: str, table: str, columns: list[str] | None = None) -> list[tuple]:
-    """All rows of a table as tuples of normalised values, sorted."""
+def rows_of(url: str, table: str, columns: list[str] | None = None, *, schema: str | None = None) -> list[tuple]:
+    """All rows of a table as tuples of normalised values, sorted.
+
+    `table` is a model name ("sales.orders" outside PostgreSQL's default schema); pass `schema`
+    with the local name when the table's own name holds a dot ("sales", "Weird.Name").
+    """
     engine = open_source(parse_url(url))
     try:
-        metadata = sa.MetaData()
-        schema, _, local = table.rpartition(".") if "." in table and engine.dialect.name == "postgresql" \
-            else ("", "", table)
-        t = sa.Table(local, metadata, schema=schema or None, autoload_with=engine)
+        if schema is None and "." in table and engine.dialect.name == "postgresql":
+            schema, _, table = table.partition(".")
+        t = sa.Table(table, sa.MetaData(), schema=schema or None, autoload_with=engine)
         cols = [t.c[c] for c in columns] if columns else list(t.c)
         with engine.connect() as conn:
             rows = conn.execute(sa.select(*cols)).fetchall()
@@ -56,9 +59,9 @@ def database_checksum(url: str) -> str:
     """One hash over every table's sorted rows: equal before and after means untouched."""
     schema = schema_of(url)
     digest = hashlib.sha256()
-    for table in schema.tables:
+    for table in schema.tables:   # every namespace on PostgreSQL: address each by (schema, local name)
         digest.update(table.name.encode())
-        for row in rows_of(url, table.name):
+        for row in rows_of(url, table.local_name, schema=table.schema):
             digest.update(repr(row).encode())
     return digest.hexdigest()
 

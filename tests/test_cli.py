@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,36 @@ def test_inspect_one_table_and_unknown_table(chinook_sqlite: Path) -> None:
     assert "fake (email)" in result.stdout and "foreign key" in result.stdout
     result = dbsynth("inspect", str(chinook_sqlite), "--table", "customers")
     assert_one_line_error(result, "'customers'", "invoice_line")
+
+
+def _hold_port(port: int) -> socket.socket | None:
+    """Occupy `port` as another user's cluster would; None when someone already does."""
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+    except OSError:
+        holder.close()
+        return None
+    return holder
+
+
+def test_dask_local_keeps_distributed_logs_off_the_terminal(postgres_url: str, tmp_path: Path) -> None:
+    with sa.create_engine(parse_url(postgres_url)).begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE item (id serial PRIMARY KEY, qty int NOT NULL, tag text)")
+        conn.exec_driver_sql("INSERT INTO item (qty, tag) SELECT 1 + mod(i, 40), 't' || mod(i, 5) "
+                             "FROM generate_series(1, 600) i")
+    holder = _hold_port(8787)   # distributed's default dashboard port, busy: no "already in use" warning either
+    try:
+        quiet = dbsynth("clone", postgres_url, str(tmp_path / "quiet.db"), "--seed", "1", "--dask", "local",
+                        "--jobs", "2")
+        debug = dbsynth("--debug", "clone", postgres_url, str(tmp_path / "debug.db"), "--seed", "1",
+                        "--dask", "local", "--jobs", "2")
+    finally:
+        if holder is not None:
+            holder.close()
+    assert quiet.returncode == 0 and debug.returncode == 0, quiet.stderr + debug.stderr
+    assert "cloned 1 tables" in quiet.stdout and rows_of(str(tmp_path / "quiet.db"), "item")
+    assert not [line for line in quiet.stderr.splitlines() if line.startswith("INFO")], quiet.stderr
+    assert "Scheduler" not in quiet.stderr and "already in use" not in quiet.stderr, quiet.stderr
+    assert "Scheduler at" in debug.stderr   # --debug still shows them

@@ -43,8 +43,10 @@ def orphans(url: str) -> int:
         with engine.connect() as conn:
             for table in schema.tables:
                 for fk in table.foreign_keys:
-                    child = sa.table(table.name, *[sa.column(c) for c in fk.columns])
-                    parent = sa.table(fk.referred_table, *[sa.column(c) for c in fk.referred_columns]).alias("p")
+                    child = sa.table(table.local_name, *[sa.column(c) for c in fk.columns], schema=table.schema)
+                    referred = schema.table(fk.referred_table)   # in its own namespace, as the child may not be
+                    parent = sa.table(referred.local_name, *[sa.column(c) for c in fk.referred_columns],
+                                      schema=referred.schema).alias("p")
                     match = sa.and_(*[parent.c[r] == child.c[c] for c, r in zip(fk.columns, fk.referred_columns)])
                     present = sa.and_(*[child.c[c].is_not(None) for c in fk.columns])
                     query = sa.select(sa.func.count()).select_from(child).where(
@@ -361,3 +363,71 @@ def test_refresh_from_a_multi_schema_source_reuses_the_model_until_it_drifts(pos
     source.dispose()
     grown = dbsynth.refresh(postgres_target, postgres_url, **options)
     assert grown.retrained and any(r.startswith("table core.tag grew 100%") for r in grown.reasons), grown.reasons
+
+
+SALES_AND_REF = """
+CREATE SCHEMA ref; CREATE SCHEMA sales;
+CREATE TYPE ref.status AS ENUM ('new', 'paid', 'shipped');
+CREATE DOMAIN ref.amount AS numeric(10,2) NOT NULL CONSTRAINT amount_positive CHECK (VALUE > 0);
+CREATE TABLE ref.product (product_id serial PRIMARY KEY, label text NOT NULL, list_price ref.amount);
+CREATE TABLE sales.customer (customer_id serial PRIMARY KEY, tier text NOT NULL);
+CREATE TABLE sales.orders (order_id serial PRIMARY KEY,
+  customer_id int NOT NULL REFERENCES sales.customer, product_id int NOT NULL REFERENCES ref.product,
+  state ref.status NOT NULL DEFAULT 'new', total ref.amount);
+INSERT INTO ref.product (label, list_price) SELECT 'product ' || i, 5 + i % 50 FROM generate_series(1, 40) i;
+INSERT INTO sales.customer (tier) SELECT CASE WHEN i % 4 = 0 THEN 'gold' ELSE 'std' END FROM generate_series(1, 150) i;
+INSERT INTO sales.orders (customer_id, product_id, state, total)
+  SELECT 1 + i % 150, 1 + (i * 7) % 40, (ARRAY['new', 'paid', 'shipped']::ref.status[])[1 + i % 3], 1 + i % 300
+  FROM generate_series(1, 600) i;
+"""
+
+
+def _types(url: str) -> list[tuple[str, str, str]]:
+    """(schema, name, kind) of every enum and domain of the database."""
+    engine = sa.create_engine(parse_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(
+                "SELECT n.nspname, t.typname, t.typtype::text FROM pg_type t JOIN pg_namespace n "
+                "ON n.oid = t.typnamespace WHERE t.typtype IN ('e', 'd') AND n.nspname <> 'information_schema' "
+                "ORDER BY 1, 2").all()]
+    finally:
+        engine.dispose()
+
+
+def test_refresh_keeps_enums_and_domains_of_another_schema_once(postgres_url: str, postgres_target: str,
+                                                               tmp_path: Path) -> None:
+    """Tables in sales using an enum and a domain of ref: cloned with --schemas sales,ref, then refreshed."""
+    engine = sa.create_engine(parse_url(postgres_url), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(SALES_AND_REF.replace("%", "%%"))
+    engine.dispose()
+    expected = [("ref", "amount", "d"), ("ref", "status", "e")]
+    cloned = dbsynth.clone(postgres_url, postgres_target, seed=1, schemas="sales,ref")
+    assert set(cloned.rows) == {"ref.product", "sales.customer", "sales.orders"}
+    assert _types(postgres_target) == expected
+    checksum = database_checksum(postgres_target)
+
+    options = {"model_file": tmp_path / "model.dbsynth", "seed": 2, "schemas": "sales,ref"}
+    refreshed = dbsynth.refresh(postgres_url, postgres_target, **options)
+    again = dbsynth.refresh(postgres_url, postgres_target, **{**options, "seed": 3})
+
+    assert row_counts(postgres_target) == again.rows == refreshed.rows
+    assert database_checksum(postgres_target) != checksum                 # fresh data
+    assert _types(postgres_target) == expected                             # each type once, in ref
+    assert _shadows(postgres_target) == [] and orphans(postgres_target) == 0
+    engine = sa.create_engine(parse_url(postgres_target), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            used = conn.exec_driver_sql(
+                "SELECT table_schema || '.' || table_name || '.' || column_name, udt_schema || '.' || udt_name, "
+                "coalesce(domain_schema || '.' || domain_name, '') FROM information_schema.columns "
+                "WHERE table_schema IN ('sales', 'ref') AND column_name IN ('state', 'total', 'list_price') "
+                "ORDER BY 1").all()
+            bad = conn.exec_driver_sql("SELECT count(*) FROM sales.orders WHERE total <= 0").scalar_one()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in used] == [("ref.product.list_price", "pg_catalog.numeric", "ref.amount"),
+                                        ("sales.orders.state", "ref.status", ""),
+                                        ("sales.orders.total", "pg_catalog.numeric", "ref.amount")]
+    assert bad == 0

@@ -277,8 +277,9 @@ class _Builder:
         if note and (not self.same or t.kind == "other"):  # same engine: nothing else is lost
             self.type_notes[(table.name, col.name)] = len(self.warnings)
             self.warnings.append(f"{where} {note}")
-        if isinstance(typ, sa.Enum) and typ.name:
-            typ = self._shared_enum(typ, schema, where)
+        if isinstance(typ, sa.Enum) and typ.name:   # in the enum's own namespace where the source says which
+            home = located(t.enum_schema, typ.name, self.dialect)[0] if t.enum_schema else schema
+            typ = self._shared_enum(typ, home, where)
         args: list[sa.schema.SchemaItem] = []
         if auto and col.identity is not None and self.dialect == "postgresql":
             ident = col.identity
@@ -458,7 +459,7 @@ def create_schema(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
         create_unused_enums(conn, metadata.info.get(ENUMS_KEY, []))
     create_routines(conn, metadata, final=False)   # before the expressions are tried: they may call them
     if conn.dialect.name == "postgresql":
-        create_domains(conn, metadata)
+        notes += create_domains(conn, metadata)
         create_composites(conn, metadata)
         for enum in {id(e): e for e in _enum_types(metadata)}.values():  # the expressions' tries may cast to them
             enum.create(conn, checkfirst=True)

@@ -29,21 +29,55 @@ def type_exists(conn: sa.Connection, schema: str | None, name: str, kind: str) -
         {"name": name, "schema": schema, "kind": kind}).scalar())
 
 
-def create_domains(conn: sa.Connection, metadata: sa.MetaData) -> None:
-    """Create the metadata's domains that the target does not hold yet (one left by the application is kept)."""
+def create_domains(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """Create the metadata's domains that the target does not hold yet (one left by the application is kept).
+
+    A DEFAULT or CHECK calling a function the target lacks (one of a schema that is not cloned, of an
+    extension the server does not offer) would stop the clone: such a domain is made again clause by
+    clause, and each clause the target refuses is left out, named in one of the returned warnings.
+    """
     prep = conn.dialect.identifier_preparer
+    notes: list[str] = []
     for domain in metadata.info.get(DOMAINS_KEY, ()):
         schema, name = domain_location(domain)
         if type_exists(conn, schema, name, "d"):
             continue
-        parts = [f"CREATE DOMAIN {_qualified(prep, schema, name)} AS {domain.base}"]
-        if domain.default is not None:
-            parts.append(f"DEFAULT {domain.default}")
-        if domain.not_null:
-            parts.append("NOT NULL")
-        parts += [f"CONSTRAINT {prep.quote(c.name)} CHECK ({c.sqltext})" if c.name else f"CHECK ({c.sqltext})"
-                  for c in domain.checks]
-        conn.exec_driver_sql(" ".join(parts).replace("%", "%%"))
+        head = f"CREATE DOMAIN {_qualified(prep, schema, name)} AS {domain.base}"
+        default = [f"DEFAULT {domain.default}"] if domain.default is not None else []
+        not_null = ["NOT NULL"] if domain.not_null else []
+        checks = [_check_clause(prep, c.name, c.sqltext) for c in domain.checks]
+        if _tried(conn, " ".join([head, *default, *not_null, *checks])) is None:
+            continue
+        conn.exec_driver_sql(_driver(" ".join([head, *not_null])))
+        alter = f"ALTER DOMAIN {_qualified(prep, schema, name)}"
+        if domain.default is not None and (reason := _tried(conn, f"{alter} SET DEFAULT {domain.default}")):
+            notes.append(f"domain {domain.name}: DEFAULT {domain.default} is rejected by the target ({reason}): "
+                         f"it was left out there")
+        for check, clause in zip(domain.checks, checks):
+            if reason := _tried(conn, f"{alter} ADD {clause}"):
+                label = f"CHECK {check.name} ({check.sqltext})" if check.name else f"CHECK ({check.sqltext})"
+                notes.append(f"domain {domain.name}: {label} is rejected by the target ({reason}): "
+                             f"it was left out there")
+    return notes
+
+
+def _check_clause(prep: sa.sql.compiler.IdentifierPreparer, name: str | None, sqltext: str) -> str:
+    return f"CONSTRAINT {prep.quote(name)} CHECK ({sqltext})" if name else f"CHECK ({sqltext})"
+
+
+def _tried(conn: sa.Connection, statement: str) -> str | None:
+    """Run `statement` on a savepoint; the first line of the target's refusal, or None when it took it."""
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(_driver(statement))
+    except sa.exc.DBAPIError as exc:
+        text = str(getattr(exc, "orig", exc)).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
+def _driver(statement: str) -> str:
+    return statement.replace("%", "%%")   # psycopg reads % as a placeholder marker
 
 
 def use_domains(conn: sa.Connection, metadata: sa.MetaData) -> None:

@@ -20,6 +20,7 @@ when nothing points at it; otherwise the write stops with a one-line error.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ import sqlalchemy as sa
 from dbsynth.errors import DbsynthError
 from dbsynth.io.naming import relocated_sql
 from dbsynth.io.values import convert, json_dumps
-from dbsynth.relational.checks import CheckTally, readable_checks, set_values, unreadable_checks
+from dbsynth.relational.checks import CheckTally, readable_checks, referenced_rows, set_values, unreadable_checks
 from dbsynth.relational.sample import SyntheticDatabase
 from dbsynth.schema.checks import mentioned_columns, passes
 from dbsynth.schema.model import Schema, Table
@@ -112,7 +113,7 @@ class TargetChecks:
             self.tally.add(name, check, repaired=int((fail & ~still).sum()))
         if not still.any():
             return frame
-        pointed_at = _referenced(self.schema, part, name, frame)
+        pointed_at = referenced_rows(self.schema, part, name, frame)
         stuck = still & pointed_at
         if stuck.any():
             check = next(c for c, m in worst.items() if (m & stuck).any())
@@ -186,7 +187,12 @@ def _typed(marker: str, col: sa.Column, dialect: sa.engine.Dialect) -> str:
     temporal values need a cast to compare as dates; SQLite has no types to match.
     """
     if dialect.name == "postgresql":
-        return f"CAST({marker} AS {col.type.compile(dialect=dialect)})"
+        collation = getattr(col.type, "collation", None)
+        if not collation:
+            return f"CAST({marker} AS {col.type.compile(dialect=dialect)})"
+        plain = copy.copy(col.type)   # COLLATE follows the cast: inside it is a syntax error
+        plain.collation = None
+        return f"CAST({marker} AS {plain.compile(dialect=dialect)}) COLLATE {_collation(col.type, dialect)}"
     if dialect.name in ("mysql", "mariadb"):
         kind = {sa.DateTime: "DATETIME(6)", sa.Date: "DATE", sa.Time: "TIME(6)"}
         for cls, name in kind.items():
@@ -195,26 +201,14 @@ def _typed(marker: str, col: sa.Column, dialect: sa.engine.Dialect) -> str:
     return marker
 
 
+def _collation(typ: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:
+    """The type's collation, quoted, in its schema where it has one (`io.collations.set_collation`)."""
+    prep = dialect.identifier_preparer
+    name = prep.quote_identifier(typ.collation)  # type: ignore[attr-defined]
+    schema = getattr(typ, "collation_schema", None)
+    return f"{prep.quote_schema(schema)}.{name}" if schema else name
+
+
 def _protected(table: Table) -> set[str]:
     """Columns a repair must not change: keys, foreign keys, unique sets (a copied value would duplicate)."""
     return set(table.pk_columns) | set(table.fk_columns) | {c for s in table.unique_column_sets() for c in s}
-
-
-def _referenced(schema: Schema, part: SyntheticDatabase, name: str, frame: pd.DataFrame) -> np.ndarray:
-    """Per row of `frame`: some row of the partition (or a deferred FK value) points at it."""
-    out = np.zeros(len(frame), dtype=bool)
-    for child in schema.tables:
-        for fk in child.foreign_keys:
-            if fk.referred_table != name or child.name not in part.tables:
-                continue
-            sources = [part.tables[child.name]]
-            sources += [rows for t, _, cols, rows in part.updates if t == child.name and set(fk.columns) <= set(cols)]
-            pointing = {t for source in sources if set(fk.columns) <= set(source.columns)
-                        for t in _tuples(source, fk.columns)}
-            out |= np.fromiter((t in pointing for t in _tuples(frame, fk.referred_columns)), dtype=bool,
-                               count=len(frame))
-    return out
-
-
-def _tuples(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
-    return list(map(tuple, frame[list(columns)].astype(object).to_numpy().tolist()))

@@ -8,8 +8,10 @@ Per partition, three tasks that Dask's scheduler places (we write no scheduler):
 3. the coordinator takes summaries in partition order, computes the partition's
    fixes (key offsets as running sums, UNIQUE values to change: the fixes a local
    run makes, so a seed gives the same rows) and submits :func:`_write_task`,
-   which applies them where the partition is and bulk loads it (COPY on
-   PostgreSQL) through its own connection, in its own transaction.
+   which applies them where the partition is, lets the target evaluate the CHECKs
+   dbsynth cannot read (:mod:`dbsynth.io.target_checks`, as a local write does)
+   and bulk loads it (COPY on PostgreSQL) through its own connection, in its own
+   transaction. The repairs and warnings come back with the write's report.
 
 Before the load the coordinator creates the tables (on PostgreSQL, setting aside
 foreign keys and plain indexes) and commits, so that the workers' connections see
@@ -27,7 +29,7 @@ outstanding write is waited for, then the tables this run created are dropped
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 import sqlalchemy as sa
@@ -39,14 +41,16 @@ from dbsynth.graph import LoadOrder
 from dbsynth.io.ddl import drop_tables, table_for, target_metadata
 from dbsynth.io.deferred_ddl import SetAside
 from dbsynth.io.naming import reflect_tables
+from dbsynth.io.target_checks import TargetChecks
 from dbsynth.io.load import insert_frame, reset_sequences, update_rows
 from dbsynth.io.write import (
     WriteResult, check_target, empty_tables, finish_tables, one_line, prepare_tables, same_family,
 )
+from dbsynth.relational.checks import CheckTally
 from dbsynth.relational.cluster import dask_client
 from dbsynth.relational.fit import FittedTable
 from dbsynth.relational.partitions import sample_task
-from dbsynth.relational.sample import SyntheticDatabase
+from dbsynth.relational.sample import SyntheticDatabase, table_rng
 from dbsynth.relational.stitching import Layout, PartitionFixes, PartitionSummary, Stitcher, apply_fixes, summarise
 from dbsynth.schema.model import Schema
 
@@ -64,12 +68,18 @@ class WorkerTarget:
     tables: dict[str, sa.Table]    # the model's table name -> the target table
     order: tuple[str, ...]
     search_path: str | None = None  # PostgreSQL: the coordinator's (a refresh writes into a shadow schema so)
+    same_engine: bool = False       # the target holds the source's CHECKs as written (io.target_checks)
+    seed: int = 0                   # for the repairs those CHECKs make, as on the local path
+
+
 
 
 @dataclass(frozen=True)
 class WriteReport:
     worker: str
     rows: dict[str, int]
+    repairs: CheckTally = field(default_factory=CheckTally)   # rows repaired/dropped for a CHECK, on any step
+    warnings: tuple[str, ...] = ()                             # CHECKs the target could not evaluate
 
 
 def write_on_workers(engine: Engine, schema: Schema, order: LoadOrder, fitted: dict[str, FittedTable], *,
@@ -84,9 +94,11 @@ def write_on_workers(engine: Engine, schema: Schema, order: LoadOrder, fitted: d
             metadata, aside, warnings = _prepare(engine, schema, existing, truncate)
             tables = {name: metadata.tables[name] if truncate else table_for(metadata, name)
                       for name in order.tables}
-            target = WorkerTarget(engine.url, tables, order.tables, _search_path(engine))
-            rows, writers = _Pipeline(client, schema, order, fitted, target, (scale, seed, partitions, rebalance),
-                                      on_table).run()
+            target = WorkerTarget(engine.url, tables, order.tables, _search_path(engine),
+                                  same_family(engine.dialect.name, schema.dialect), seed)
+            pipeline = _Pipeline(client, schema, order, fitted, target, (scale, seed, partitions, rebalance),
+                                 on_table)
+            rows, writers = pipeline.run()
             with engine.begin() as conn:
                 if truncate:
                     reset_sequences(conn, metadata)
@@ -97,7 +109,7 @@ def write_on_workers(engine: Engine, schema: Schema, order: LoadOrder, fitted: d
             if not isinstance(exc, Exception):
                 raise
             raise DbsynthError(f"{one_line(exc)}; {undone}") from exc
-    return WriteResult(rows, tuple(warnings), writers)
+    return WriteResult(rows, tuple(warnings + pipeline.check_warnings()), writers)
 
 
 def _prepare(engine: Engine, schema: Schema, existing: list[str],
@@ -154,6 +166,7 @@ class _Pipeline:
         self.copied: Future | None = None
         self.rows: dict[str, int] = {}
         self.writers: dict[str, int] = {}
+        self.reports: dict[int, list[WriteReport]] = {}   # partition -> its writes' reports, for the warnings
 
     def run(self) -> tuple[dict[str, int], dict[str, int]]:
         try:
@@ -182,7 +195,8 @@ class _Pipeline:
             self._write(index, part, self.stitcher.fixes_for(summary.result()))
         for done in [f for f in self.writing if f.done()]:
             self.writing.discard(done)
-            report: WriteReport = done.result()
+            index, report = done.result()
+            self.reports.setdefault(index, []).append(report)
             self.writers[report.worker] = self.writers.get(report.worker, 0) + sum(report.rows.values())
             for name, n in report.rows.items():
                 self.rows[name] = self.rows.get(name, 0) + n
@@ -196,6 +210,15 @@ class _Pipeline:
             self.writing.add(self.copied)
         self.writing.add(self.client.submit(_write_task, part, fixes, layout, target, self.copied, index,
                                             pure=False))
+
+    def check_warnings(self) -> list[str]:
+        """The CHECK warnings a local run gives: in partition order, each once, and the repairs summed."""
+        tally, notes = CheckTally(), []
+        for index in sorted(self.reports):
+            for report in self.reports[index]:
+                tally.merge(report.repairs)
+                notes += report.warnings
+        return list(dict.fromkeys(notes)) + tally.warnings()
 
     def _settle(self) -> None:
         """After a failure: drop what is not written yet, and wait for writes under way to end."""
@@ -211,16 +234,21 @@ def _summarise_task(part: SyntheticDatabase, layout: Layout) -> PartitionSummary
 
 
 def _write_task(part: SyntheticDatabase, fixes: PartitionFixes | None, layout: Layout, target: WorkerTarget,
-                after: WriteReport | None, index: int) -> WriteReport:
+                after: tuple[int, WriteReport] | None, index: int) -> tuple[int, WriteReport]:
     """Write partition `index` from the worker holding it: the copied tables (fixes None), or the rest.
 
     `after` is the copied tables' report: taking it as an argument makes Dask run this task after that one.
+    Each table's rows first meet the CHECKs only the target can evaluate, as on the local path
+    (`write._load_parts`), with the same random streams: a seed gives the same rows.
     """
+    checks = TargetChecks(layout.schema, CheckTally(),
+                          lambda name, i: table_rng(target.seed, name, f"target-checks{i}"), enabled=target.same_engine)
     if fixes is None:
         names = [n for n in target.order if n in part.copied]
     else:
         apply_fixes(part, fixes, layout)
         names = [n for n in target.order if n not in part.copied]
+        checks.tally.merge(part.check_repairs)   # sampling's and stitching's repairs, reported once per partition
     engine = sa.create_engine(target.url, poolclass=NullPool, connect_args=_session(target.url, index))
     rows: dict[str, int] = {}
     try:
@@ -228,12 +256,13 @@ def _write_task(part: SyntheticDatabase, fixes: PartitionFixes | None, layout: L
             if target.search_path is not None:  # unqualified tables land where the coordinator's would
                 conn.execute(sa.text("SELECT set_config('search_path', :path, true)"), {"path": target.search_path})
             for name in names:
-                rows[name] = insert_frame(conn, target.tables[name], part.tables[name])
+                frame = checks.apply(conn, target.tables[name], part, name, index)
+                rows[name] = insert_frame(conn, target.tables[name], frame)
             for name, keys, columns, values in (part.updates if fixes is not None else ()):
                 update_rows(conn, target.tables[name], values, keys, columns)
     finally:
         engine.dispose()
-    return WriteReport(_worker_address(), rows)
+    return index, WriteReport(_worker_address(), rows, checks.tally, tuple(checks.warnings))
 
 
 def _search_path(engine: Engine) -> str | None:

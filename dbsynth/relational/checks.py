@@ -18,12 +18,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dbsynth.schema.checks import ParsedCheck, mentioned_columns, parse_check, passes
-from dbsynth.schema.model import Table
+from dbsynth.schema.model import Schema, Table
+
+if TYPE_CHECKING:
+    from dbsynth.relational.sample import SyntheticDatabase
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +178,23 @@ def set_values(frame: pd.DataFrame, col: str, rows: np.ndarray, values: np.ndarr
         updated = column.astype(object)
         updated.iloc[positions] = values
         frame[col] = updated
+
+
+def referenced_rows(schema: Schema, part: "SyntheticDatabase", name: str, frame: pd.DataFrame) -> np.ndarray:
+    """Per row of `frame`: some row of the partition (or a deferred FK value) points at it."""
+    out = np.zeros(len(frame), dtype=bool)
+    for child in schema.tables:
+        for fk in child.foreign_keys:
+            if fk.referred_table != name or child.name not in part.tables:
+                continue
+            sources = [part.tables[child.name]]
+            sources += [rows for t, _, cols, rows in part.updates if t == child.name and set(fk.columns) <= set(cols)]
+            pointing = {t for source in sources if set(fk.columns) <= set(source.columns)
+                        for t in _key_tuples(source, fk.columns)}
+            out |= np.fromiter((t in pointing for t in _key_tuples(frame, fk.referred_columns)), dtype=bool,
+                               count=len(frame))
+    return out
+
+
+def _key_tuples(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    return list(map(tuple, frame[list(columns)].astype(object).to_numpy().tolist()))

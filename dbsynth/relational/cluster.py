@@ -23,8 +23,10 @@ def dask_client(address: str, workers: int) -> Iterator["Client"]:
     try:
         if address == "local":
             quiet = not logging.getLogger("dbsynth").isEnabledFor(logging.DEBUG)  # --debug shows the workers' logs
+            # No dashboard; its HTTP server still starts, on a free port: 8787 may be another run's.
             cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.CRITICAL if quiet else logging.WARNING)
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                                   silence_logs=logging.CRITICAL if quiet else logging.WARNING)
             client = Client(cluster)
         else:
             client = Client(address, timeout=10)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dbsynth.relational.checks import referenced_rows, satisfied
 from dbsynth.relational.fit import FittedTable
 from dbsynth.relational.keys import generate_keys
 from dbsynth.relational.sample import SyntheticDatabase, table_rng
@@ -129,6 +130,8 @@ class Stitcher:
             before = frame.copy()
             for cols in sets:
                 seen = self.seen.setdefault((name, cols), set())
+                if len(cols) == 1 and table.column(cols[0]).type.kind == "integer":
+                    _free_inside(frame, cols[0], seen, self.rng)
                 for _ in range(30):
                     tuples = list(map(tuple, frame[list(cols)].astype(object).to_numpy().tolist()))
                     clash = np.array([t in seen and None not in t for t in tuples], dtype=bool)
@@ -142,6 +145,38 @@ class Stitcher:
                 if moved.size:
                     cells.setdefault(name, {})[col] = (moved, new.iloc[moved].tolist())
         return cells
+
+
+def _free_inside(frame: pd.DataFrame, col: str, seen: set[tuple[Any, ...]], rng: np.random.Generator) -> None:
+    """Integers clashing with earlier partitions' take free values inside the range of every value so far.
+
+    `_perturb` would move them past the largest value, out of a CHECK's range (score BETWEEN 1 AND 1300)
+    and of the column's distribution; inside the range they stay where generated values already are.
+    Where the range has too few free values, nothing changes here and `_perturb` takes over.
+    """
+    values = pd.to_numeric(frame[col], errors="coerce")
+    present = values.notna().to_numpy()
+    clash = present & np.fromiter(((v,) in seen for v in values.tolist()), dtype=bool, count=len(values))
+    if not clash.any():
+        return
+    taken = {int(t[0]) for t in seen if t[0] is not None and t[0] == t[0]}
+    taken |= {int(v) for v in values[present & ~clash].tolist()}
+    low = min(min(taken), int(values[present].min()))
+    high = max(max(taken), int(values[present].max()))
+    need = int(clash.sum())
+    if high - low + 1 - len(taken) < need:
+        return
+    if high - low < 4_000_000:
+        free = np.setdiff1d(np.arange(low, high + 1), np.fromiter(taken, dtype=np.int64, count=len(taken)))
+        chosen = rng.choice(free, need, replace=False)
+    else:   # a wide range: random draws rarely hit a taken value
+        picked: dict[int, None] = {}
+        while len(picked) < need:
+            for v in rng.integers(low, high + 1, 2 * need).tolist():
+                if v not in taken and len(picked) < need:
+                    picked[v] = None
+        chosen = np.fromiter(picked, dtype=np.int64, count=need)
+    frame.loc[frame.index[np.flatnonzero(clash)], col] = chosen
 
 
 def apply_fixes(part: SyntheticDatabase, fixes: PartitionFixes, layout: Layout) -> None:
@@ -160,8 +195,24 @@ def apply_fixes(part: SyntheticDatabase, fixes: PartitionFixes, layout: Layout) 
             _apply(rows, moves, mapping)
     for table, columns in fixes.cells.items():
         frame = part.tables[table]
+        changed = np.zeros(len(frame), dtype=bool)
         for col, (rows, new) in columns.items():
             frame.loc[frame.index[rows], col] = new
+            changed[rows] = True
+        _recheck(part, layout.schema, table, changed)
+
+
+def _recheck(part: SyntheticDatabase, schema: Schema, name: str, changed: np.ndarray) -> None:
+    """Rows whose UNIQUE values moved meet the CHECKs dbsynth reads again (a value past the others may
+    leave a CHECK's range); failing ones are dropped, as sampling drops them, unless a row points at them
+    (the target then names the CHECK). CHECKs only the target reads meet the rows at the write."""
+    frame, table = part.tables[name], schema.table(name)
+    drop = changed & ~satisfied(frame, table)
+    if not drop.any():
+        return
+    drop &= ~referenced_rows(schema, part, name, frame)
+    satisfied(frame, table, part.check_repairs, among=drop)   # counted as dropped, per CHECK
+    part.tables[name] = frame.loc[~drop].reset_index(drop=True)
 
 
 def _columns_to_move(schema: Schema, table: str, mapping: dict[Key, Any]) -> dict[str, Key]:

@@ -19,7 +19,7 @@ from dbsynth.schema.table_objects import read_table_objects
 from dbsynth.schema.indexes import (
     mysql_descending, postgres_indexes, reflected_index, sqlite_expression_indexes,
 )
-from dbsynth.schema.mariadb import MariadbChecks, is_mariadb, mariadb_checks
+from dbsynth.schema.mariadb import CheckCatalog, MariadbChecks, read_checks
 from dbsynth.schema.model import (
     CheckConstraint, Column, Domain, ExclusionConstraint, ForeignKey, Identity, Index, PrimaryKey, Schema, SqlType,
     Table,
@@ -53,7 +53,8 @@ def introspect(engine: Engine, *, count_rows: bool = True, strict_types: bool = 
         inspector = sa.inspect(engine)
         members = extension_members(engine)
         reader = _Reader(inspector, engine.dialect, strict_types, _domains(engine), members,
-                         mariadb_checks(engine) if is_mariadb(engine) else None, partition_catalog(engine))
+                         read_checks(engine) if engine.dialect.name in ("mysql", "mariadb") else None,
+                         partition_catalog(engine))
         spaces = namespaces(inspector, engine.dialect.name, schemas, members)
         sequences = free_sequences(engine, spaces)
         reader.free_sequences = sequence_names(sequences)
@@ -82,10 +83,10 @@ class _Reader:
 
     def __init__(self, inspector: sa.Inspector, dialect: sa.engine.Dialect, strict: bool,
                  domains: dict[tuple[str, str], _Domain], members: ExtensionMembers,
-                 mariadb: dict[str, MariadbChecks] | None, partitions: PartitionCatalog) -> None:
+                 mariadb: CheckCatalog | None, partitions: PartitionCatalog) -> None:
         self.inspector, self.dialect, self.strict, self.domains = inspector, dialect, strict, domains
         self.members = members
-        self.mariadb = mariadb  # MariaDB's CHECKs by table (None elsewhere): JSON columns and column CHECKs
+        self.mariadb = mariadb  # MariaDB's/MySQL's CHECKs by table (None elsewhere): JSON columns, column CHECKs
         self.partitions = partitions  # PostgreSQL: partitions are left out, their partitioned table holds the rows
         self.default = inspector.default_schema_name
         self.tables: list[Table] = []
@@ -202,6 +203,9 @@ class _Reader:
                              *self._deferrable(namespace or self.default or "", local, u.get("name")))
             for u in _safe(inspector.get_unique_constraints, local, namespace)
         )
+        if maria is not None and self.mariadb is not None and self.mariadb.failure:
+            self.warnings.append(f"CHECK constraints of table {name} could not be read: {self.mariadb.failure}; "
+                                 f"generated rows may break them")
         checks = maria.checks if maria is not None else tuple(
             CheckConstraint(c["sqltext"], c.get("name"))
             for c in _safe(inspector.get_check_constraints, local, namespace)

@@ -44,6 +44,7 @@ class SqlType:
     unsigned: bool = False
     timezone: bool = False
     enum_name: str | None = None
+    enum_schema: str | None = None   # PostgreSQL: the enum type's namespace, where not the default one
     values: tuple[str, ...] = ()   # enum labels
     item: SqlType | None = None    # array element type
     domain: str | None = None      # PostgreSQL: the domain the column is declared with ("schema.name" or "name")

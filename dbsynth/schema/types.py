@@ -41,7 +41,8 @@ def classify(t: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> SqlType:
     if isinstance(t, sa.Boolean):
         return SqlType("boolean", source_name)
     if isinstance(t, sa.Enum):
-        return SqlType("enum", source_name, enum_name=t.name, values=tuple(t.enums))
+        return SqlType("enum", source_name, enum_name=t.name, values=tuple(t.enums),
+                       enum_schema=getattr(t, "schema", None))   # ref.status used by sales.orders
     if isinstance(t, mysql.SET):
         return SqlType("array", source_name, values=tuple(t.values), item=SqlType("text"))
     if isinstance(t, mysql.YEAR):  # 1901..2155 (or 0000): a small integer everywhere else
