@@ -3,7 +3,11 @@
 sqlglot parses the source engine's SQL into a tree and writes it in the target's
 words (`a || b` becomes CONCAT on MariaDB, `x::text` a CAST, IFNULL a COALESCE).
 The few rewrites it lacks for the dates dbsynth writes into SQLite (text, see the
-README's type table) are made here: EXTRACT and date_trunc become strftime. What
+README's type table) are made here: EXTRACT and date_trunc become strftime. Rewrites
+that keep a query's *meaning* where sqlglot keeps its spelling, many of them needing
+the columns' types (io/sqlscope), live in sibling modules: sqltranslate_dates
+(interval arithmetic, weeks, quarters), sqltranslate_aggregates (string_agg, array_agg,
+FILTER, numeric, `/`) and sqltranslate_mysql (MariaDB views on PostgreSQL). What
 has no equivalent raises `UntranslatableSQL` with the reason, so a caller can name
 it in a warning instead of sending the target SQL it would reject or misread.
 Between engines of one family the text is returned untouched: it already runs there.
@@ -111,8 +115,9 @@ def _refuse_intervals(tree: exp.Expression, write: str) -> None:
         if isinstance(node, exp.Interval) and node.find_ancestor(exp.Anonymous) is not None:
             continue  # DATE_ADD(d, INTERVAL n DAY), written by the rewrites
         if isinstance(node, exp.Interval) or node.to.this == exp.DataType.Type.INTERVAL:
-            raise UntranslatableSQL(f"interval arithmetic ({node.parent.sql(dialect='postgres') if node.parent else ''}) "
-                                    f"on values of unknown type has no equivalent on {write}")
+            where = node.parent.sql(dialect="postgres") if node.parent else node.sql(dialect="postgres")
+            raise UntranslatableSQL(f"interval arithmetic ({where}) on values of unknown type has no equivalent "
+                                    f"on {write}")
 
 
 def function_names(sql: str, source_dialect: str, target_dialect: str) -> dict[str, str]:
