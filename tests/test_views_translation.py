@@ -31,7 +31,7 @@ from tests.helpers import load_mariadb_sql
 from tests.test_views_across_engines import objects_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-MARIADB_VIEWS = ("store_films", "category_rentals", "film_labels", "rental_dates")
+MARIADB_VIEWS = ("store_films", "category_rentals", "film_labels", "rental_dates", "store_sales")
 POSTGRES_VIEWS = ("sale_times", "shop_years", "weekly", "quarterly", "sale_weeks", "web_sales", "city_stats",
                   "city_sale_ids", "top_sale", "unit_prices")
 ORDERED_AGGREGATES = sqlite3.sqlite_version_info >= (3, 44)
@@ -82,6 +82,7 @@ def test_mariadb_views_compute_the_same_on_postgres(mysql_url: str, postgres_tar
             check_category_rentals(frame(conn, "SELECT * FROM category_rentals"), joined)
             check_film_labels(frame(conn, "SELECT * FROM film_labels"), films)
             check_rental_dates(frame(conn, "SELECT * FROM rental_dates"), rentals)
+            check_store_sales(frame(conn, "SELECT * FROM store_sales"), joined)
     finally:
         engine.dispose()
 
@@ -106,6 +107,15 @@ def check_category_rentals(view: pd.DataFrame, joined: pd.DataFrame) -> None:
         group = groups.get_group(row.category)
         assert row.rentals == len(group) and close(row.fees, group["fee"].astype(float).sum())
         assert row.city == min(group["city"])          # MIN(): one of the group's cities, as MariaDB gives one
+
+
+def check_store_sales(view: pd.DataFrame, joined: pd.DataFrame) -> None:
+    """GROUP BY r.store_id with the store's columns loose in SELECT and ORDER BY: one row per store."""
+    expected = {f"{g['city'].iloc[0]},{g['name'].iloc[0]}": (round(g["fee"].astype(float).sum(), 2), len(g))
+                for _, g in joined.groupby("store_id")}
+    got = {r.store: (round(float(r.total), 2), r.rentals) for r in view.itertuples()}
+    assert got == expected and len(view) == joined["store_id"].nunique()
+    assert list(view["store"]) == sorted(view["store"], key=lambda s: s.split(",")[0])  # ordered by city
 
 
 def check_film_labels(view: pd.DataFrame, films: pd.DataFrame) -> None:
@@ -295,6 +305,11 @@ TABLES = SourceTables.of([("t", None, {"id": "integer", "d": "date", "ts": "date
     ("SELECT t.id, t.name, u.x, count(*) FROM t JOIN u ON u.t_id = t.id GROUP BY t.id",
      'SELECT "t"."id", "t"."name", MIN("u"."x") AS "x", COUNT(*) FROM "t" JOIN "u" ON "u"."t_id" = "t"."id" '
      'GROUP BY "t"."id"'),
+    ("SELECT CONCAT(u.x, ',', t.name) AS store, sum(t.n) AS total FROM t JOIN u ON u.t_id = t.id GROUP BY u.t_id "
+     "HAVING t.n > 0 ORDER BY t.name, total DESC",                          # sakila's sales_by_store
+     'SELECT MIN("u"."x" || \',\' || "t"."name") AS "store", SUM("t"."n") AS "total" FROM "t" JOIN "u" '
+     'ON "u"."t_id" = "t"."id" GROUP BY "u"."t_id" HAVING MIN("t"."n") > 0 ORDER BY MIN("t"."name") NULLS FIRST, '
+     '"total" DESC NULLS LAST'),
     ("SELECT 7 / 2, 7 DIV 2, CONCAT(t.n, 'x') FROM t",
      "SELECT CAST(7 AS DECIMAL) / NULLIF(2, 0), DIV(7, NULLIF(2, 0)), CAST(\"t\".\"n\" AS TEXT) || 'x' FROM \"t\""),
     ("SELECT GROUP_CONCAT(t.n) FROM t", 'SELECT STRING_AGG(CAST("t"."n" AS TEXT), \',\') FROM "t"'),

@@ -140,8 +140,8 @@ def _concat_of_text(node: exp.Expression) -> exp.Expression:
 
 
 def loose_group_by(select: exp.Expression, tables: SourceTables) -> exp.Expression:
-    """MariaDB's loose GROUP BY on PostgreSQL: a selected column that is neither grouped nor inside an
-    aggregate becomes MIN(column), unless its table's primary key is grouped (PostgreSQL accepts those as
+    """MariaDB's loose GROUP BY on PostgreSQL: a selected (or HAVING, ORDER BY) column that is neither grouped
+    nor inside an aggregate becomes MIN(column), unless its table's primary key is grouped (PostgreSQL accepts those as
     they are: the value is functionally dependent, sakila's film_list).
 
     MIN() and not a longer GROUP BY: adding the column to GROUP BY would split the groups and change
@@ -170,18 +170,27 @@ def loose_group_by(select: exp.Expression, tables: SourceTables) -> exp.Expressi
     def loose(node: exp.Expression) -> list[exp.Column]:  # this SELECT's columns outside any aggregate
         return [c for c in node.find_all(exp.Column) if c.find_ancestor(exp.AggFunc, exp.Select) is select]
 
-    for projection in select.expressions:
-        value = projection.this if isinstance(projection, exp.Alias) else projection
+    def settle(value: exp.Expression, whole: bool = True) -> None:
         if value.sql().lower() in grouped_sql or isinstance(value, exp.Star):
-            continue
+            return
         unsettled = [c for c in loose(value) if not settled(c)]
-        if not unsettled:
-            continue
-        if value.find(exp.AggFunc) is None:
+        if unsettled and whole and value.find(exp.AggFunc) is None:  # one row's value, not a mix of rows
             value.replace(exp.Min(this=value.copy()))
         else:
             for column in unsettled:
                 column.replace(exp.Min(this=column.copy()))
+
+    outputs = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)}
+    for projection in select.expressions:
+        settle(projection.this if isinstance(projection, exp.Alias) else projection)
+    # HAVING and ORDER BY may name loose columns too (sakila's sales_by_store orders by country, city),
+    # or an output by its alias, which stays as it is
+    later = [select.args["having"].this] if select.args.get("having") else []
+    later += [o.this for o in select.args["order"].expressions] if select.args.get("order") else []
+    for value in later:
+        if isinstance(value, exp.Column) and not value.table and value.name.lower() in outputs:
+            continue
+        settle(value, whole=False)   # MIN(a > 0) would be a MIN of booleans: PostgreSQL has none
     _keep_output_names(select)
     return select
 
