@@ -136,6 +136,7 @@ def check_film_labels(view: pd.DataFrame, films: pd.DataFrame) -> None:
         assert row.hours == int(film.length / 60)                           # DIV truncates towards zero
         assert close(row.hours_exact, film.length / 60)                     # `/` is a decimal, not a truncation
     assert any(view["hours_exact"].astype(float) % 1 != 0)
+    assert view["rated_title"].isna().any() and view["rated_title"].notna().any()   # both CONCAT paths ran
 
 
 def check_rental_dates(view: pd.DataFrame, rentals: pd.DataFrame) -> None:
