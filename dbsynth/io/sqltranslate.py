@@ -3,7 +3,11 @@
 sqlglot parses the source engine's SQL into a tree and writes it in the target's
 words (`a || b` becomes CONCAT on MariaDB, `x::text` a CAST, IFNULL a COALESCE).
 The few rewrites it lacks for the dates dbsynth writes into SQLite (text, see the
-README's type table) are made here: EXTRACT and date_trunc become strftime. What
+README's type table) are made here: EXTRACT and date_trunc become strftime. Rewrites
+that keep a query's *meaning* where sqlglot keeps its spelling, many of them needing
+the columns' types (io/sqlscope), live in sibling modules: sqltranslate_dates
+(interval arithmetic, weeks, quarters), sqltranslate_aggregates (string_agg, array_agg,
+FILTER, numeric, `/`) and sqltranslate_mysql (MariaDB views on PostgreSQL). What
 has no equivalent raises `UntranslatableSQL` with the reason, so a caller can name
 it in a warning instead of sending the target SQL it would reject or misread.
 Between engines of one family the text is returned untouched: it already runs there.
@@ -18,6 +22,11 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError, UnsupportedError
 
+from dbsynth.io import sqltranslate_aggregates as aggregates
+from dbsynth.io import sqltranslate_dates as dates
+from dbsynth.io.sqlscope import SourceTables, UntranslatableSQL, annotate_columns, rewrite_bottom_up
+from dbsynth.io.sqltranslate_mysql import loose_group_by, to_postgres
+
 # SQLAlchemy's dialect names -> sqlglot's (MariaDB speaks MySQL's SQL for what views use)
 _SQLGLOT_DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
 
@@ -29,14 +38,6 @@ _SQLITE_TRUNC = {"YEAR": "%Y-01-01 00:00:00", "MONTH": "%Y-%m-01 00:00:00", "DAY
                  "HOUR": "%Y-%m-%d %H:00:00", "MINUTE": "%Y-%m-%d %H:%M:00", "SECOND": "%Y-%m-%d %H:%M:%S"}
 
 TableMapper = Callable[[exp.Table], None]
-
-
-class UntranslatableSQL(Exception):
-    """The SQL has no equivalent on the target engine; `reason` says why, in a few words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def same_family(a: str, b: str) -> bool:
@@ -52,11 +53,14 @@ def translate_sql(expr: str, source_dialect: str, target_dialect: str) -> str | 
         return None
 
 
-def translate(sql: str, source_dialect: str, target_dialect: str, map_table: TableMapper | None = None) -> str:
+def translate(sql: str, source_dialect: str, target_dialect: str, map_table: TableMapper | None = None,
+              tables: SourceTables | None = None) -> str:
     """`sql` written for `source_dialect` (SQLAlchemy's names) as the target's SQL.
 
     `map_table` may rename each table the SQL reads, in place (a PostgreSQL schema's
-    table is `schema_table` on MariaDB and SQLite). Raises UntranslatableSQL.
+    table is `schema_table` on MariaDB and SQLite). `tables` (the source's column kinds
+    and primary keys) lets the rewrites that depend on types apply: date arithmetic,
+    integer division, MariaDB's loose GROUP BY. Raises UntranslatableSQL.
     """
     if same_family(source_dialect, target_dialect):
         return sql
@@ -65,24 +69,55 @@ def translate(sql: str, source_dialect: str, target_dialect: str, map_table: Tab
         tree = sqlglot.parse_one(sql, read=read)
     except (ParseError, TokenError) as exc:
         raise UntranslatableSQL(f"its {source_dialect} SQL could not be parsed ({_first_line(exc)})") from exc
-    if map_table is not None:
-        _map_tables(tree, map_table)
     if read == "postgres":
         tree = tree.transform(_drop_text_casts_of_literals)
+    if read == "mysql":
+        tree = tree.transform(_drop_charset_introducers)
+    tree = _meaning_preserving_rewrites(tree, read, write, tables or SourceTables())
+    if map_table is not None:
+        _map_tables(tree, map_table)
     if write == "sqlite":
         tree = tree.transform(_sqlite_dates)
     elif write == "mysql":
         tree = tree.transform(_mysql_dates_and_decimals)
     elif read == "mysql":
         tree = tree.transform(_postgres_day_of_week)
-    if read == "mysql":
-        tree = tree.transform(_drop_charset_introducers)
     try:
         return tree.sql(dialect=write, identify=True, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
         raise UntranslatableSQL(_first_line(exc)) from exc
     except SqlglotError as exc:
         raise UntranslatableSQL(f"it could not be written for {target_dialect} ({_first_line(exc)})") from exc
+
+
+def _meaning_preserving_rewrites(tree: exp.Expression, read: str, write: str, tables: SourceTables) -> exp.Expression:
+    """The rewrites that keep what a query computes where sqlglot keeps only its spelling (see the
+    sqltranslate_* modules); they read column kinds, so they run while the source's table names stand."""
+    annotate_columns(tree, tables)
+    if read == "mysql" and write == "postgres":
+        tree = rewrite_bottom_up(tree, lambda node: loose_group_by(node, tables))
+        return rewrite_bottom_up(tree, to_postgres)
+    if read == "postgres" and write == "sqlite":
+        tree = rewrite_bottom_up(tree, dates.to_sqlite)
+        tree = rewrite_bottom_up(tree, aggregates.to_sqlite)
+    elif read == "postgres" and write == "mysql":
+        tree = rewrite_bottom_up(tree, dates.to_mysql)
+        tree = rewrite_bottom_up(tree, aggregates.to_mysql)
+    if write in ("sqlite", "mysql"):
+        _refuse_intervals(tree, write)
+    return tree
+
+
+def _refuse_intervals(tree: exp.Expression, write: str) -> None:
+    """An interval left over (added to a value of unknown type, say a column of another view) has no
+    equivalent: SQLite would take CAST('7 days' AS INTERVAL) as a number and the view would lie."""
+    for node in tree.find_all(exp.Cast, exp.Interval):
+        if isinstance(node, exp.Interval) and node.find_ancestor(exp.Anonymous) is not None:
+            continue  # DATE_ADD(d, INTERVAL n DAY), written by the rewrites
+        if isinstance(node, exp.Interval) or node.to.this == exp.DataType.Type.INTERVAL:
+            where = node.parent.sql(dialect="postgres") if node.parent else node.sql(dialect="postgres")
+            raise UntranslatableSQL(f"interval arithmetic ({where}) on values of unknown type has no equivalent "
+                                    f"on {write}")
 
 
 def function_names(sql: str, source_dialect: str, target_dialect: str) -> dict[str, str]:

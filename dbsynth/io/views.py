@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlglot import exp
 
 from dbsynth.io.naming import located, located_table
+from dbsynth.io.sqlscope import SourceTables
 from dbsynth.io.sqltranslate import UntranslatableSQL, function_names, translate
 from dbsynth.schema.model import Schema, Table, View
 
@@ -64,15 +65,22 @@ def translated_views(schema: Schema, target_dialect: str) -> tuple[tuple[View, .
     Tables keep the names they get on the target (`schema_table` where it has no namespaces).
     """
     map_table = _table_mapper(schema, target_dialect)
+    tables = source_tables(schema)
     done, untranslatable = [], {}
     for view in schema.views:
         try:
-            sql = translate(view.definition, schema.dialect or target_dialect, target_dialect, map_table)
+            sql = translate(view.definition, schema.dialect or target_dialect, target_dialect, map_table, tables)
         except UntranslatableSQL as exc:
             untranslatable[view.name] = exc.reason
             continue
         done.append(dataclasses.replace(view, definition=sql))
     return tuple(done), untranslatable
+
+
+def source_tables(schema: Schema) -> SourceTables:
+    """The column kinds and primary keys the type-dependent translations need (date arithmetic, `/`, GROUP BY)."""
+    return SourceTables.of((t.name, t.schema, {c.name: c.type.kind for c in t.columns},
+                            t.primary_key.columns if t.primary_key else ()) for t in schema.tables)
 
 
 def create_views(conn: sa.Connection, schema: Schema) -> list[str]:
