@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from dbsynth.io.index_ddl import EXCLUSIONS_KEY, RAW_INDEXES_KEY, LateExclusion, RawIndex
+from dbsynth.io.inheritance import only
 
 __all__ = ["AfterLoad", "build_after_load"]
 
@@ -101,7 +102,7 @@ def _repair(conn: sa.Connection, t: sa.Table, elements: list[tuple[str, str]], w
     if conn.dialect.name != "postgresql" or not elements:
         return None
     prep = conn.dialect.identifier_preparer
-    table = prep.format_table(t)
+    table = only(t, conn.dialect.name) + prep.format_table(t)   # an INHERITS parent: its own rows, not its children's
     keys = ", ".join(f"({e}) AS e{k}" for k, (e, _) in enumerate(elements))
     match = " AND ".join(f"x.e{k} {_operator(op)} y.e{k}" for k, (_, op) in enumerate(elements))
     query = (f"WITH e AS (SELECT ctid AS c, {keys} FROM {table}{f' WHERE {where}' if where else ''}) "

@@ -22,6 +22,7 @@ from contextvars import ContextVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
+from dbsynth.io.inheritance import mark_inherited
 from dbsynth.schema.model import Schema, Table, View
 
 
@@ -102,7 +103,9 @@ def reflect_tables(engine: sa.Engine, schema: Schema, reading: bool = False) -> 
                 col.type = MoneyAsNumeric()
             elif reading and isinstance(col.type, (mysql.ENUM, mysql.SET)) and _binary(col.type, table):
                 col.type = BinaryLabels(col.type)
-    return {key: metadata.tables[f"{ns}.{name}" if ns else name] for key, (ns, name) in where.items()}
+    found = {key: metadata.tables[f"{ns}.{name}" if ns else name] for key, (ns, name) in where.items()}
+    mark_inherited(found, schema)   # PostgreSQL inheritance parents are read FROM ONLY (`io.inheritance`)
+    return found
 
 
 def _binary(typ: sa.types.TypeEngine, table: sa.Table) -> bool:
