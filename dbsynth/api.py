@@ -19,6 +19,7 @@ from dbsynth.config import Config, check_against_schema, load_config, with_decla
 from dbsynth.errors import ConfigError
 from dbsynth.graph import LoadOrder, load_order
 from dbsynth.io.engines import open_source, parse_url, safe_url, target_engine
+from dbsynth.io.inheritance import inherited_tables, own_rows
 from dbsynth.io.read import read_tables, where_mask
 from dbsynth.io.sampled_read import count_subsets, read_sampled
 from dbsynth.io.worker_write import write_on_workers
@@ -263,7 +264,8 @@ def _fit(src: Engine, schema: Schema, cfg: Config, progress: Progress) -> Fitted
         with stage(progress, "reading source", len(schema.tables)) as p:
             frames = read_tables(src, schema, on_table=lambda name, n: p.advance(name, n))
         plans = plan_tables(schema, order, frames, cfg)
-        seeds = {name: where_mask(src, schema.table(name), frames[name], rule.where)
+        parents = inherited_tables(schema)
+        seeds = {name: where_mask(src, schema.table(name), frames[name], rule.where, name in parents)
                  for name in order.tables if (rule := cfg.table_rule(name)).where}
         subset_rows = {name: int(mask.sum()) for name, mask in seeds.items()}
         if seeds:
@@ -333,7 +335,9 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
                                         partitions=count, jobs=cfg.jobs, dask=cfg.dask, rebalance=cfg.rebalance)
             written = write_database(dst, schema, order.tables, parts, if_exists=cfg.if_exists, seed=cfg.seed,
                                      on_table=lambda name, n: p.advance(name, n))
-    shares = {f"{r.table}.{r.column}": _shares_in(dst, schema.table(r.table), r.column) for r in cfg.rebalance}
+    parents = inherited_tables(schema)
+    shares = {f"{r.table}.{r.column}": _shares_in(dst, schema.table(r.table), r.column, r.table in parents)
+              for r in cfg.rebalance}
     return CloneResult(
         partitions=count,
         writers=dict(written.writers),
@@ -348,7 +352,7 @@ def _generate(fitted: FittedDatabase, dst: Engine, cfg: Config, progress: Progre
     )
 
 
-def _shares_in(engine: Engine, table: Table, column: str) -> dict[str, float]:
+def _shares_in(engine: Engine, table: Table, column: str, inherited: bool = False) -> dict[str, float]:
     """The class shares the target now holds (what --rebalance achieved), read where the table was written."""
     import sqlalchemy as sa
 
@@ -356,8 +360,9 @@ def _shares_in(engine: Engine, table: Table, column: str) -> dict[str, float]:
 
     namespace, name = located_table(table, engine.dialect.name)
     t = sa.Table(name, sa.MetaData(), sa.Column(column), schema=namespace)
+    query = own_rows(sa.select(t.c[column], sa.func.count()), t, inherited)   # an INHERITS parent: its own rows
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(t.c[column], sa.func.count()).group_by(t.c[column])).fetchall()
+        rows = conn.execute(query.group_by(t.c[column])).fetchall()
     total = max(sum(n for _, n in rows), 1)
     return {str(v): n / total for v, n in sorted(rows, key=lambda r: -r[1])}
 

@@ -74,6 +74,10 @@ def render_inspection(console: Console, inspection: Inspection) -> None:
     if partitioned:
         console.print("partitioned (recreated with their partitions on PostgreSQL): " + "; ".join(partitioned),
                       markup=False, soft_wrap=True)
+    inheriting = [f"{t.name} from {', '.join(t.inherits)}" for t in schema.tables if t.inherits]
+    if inheriting:
+        console.print("inherit (INHERITS recreated on PostgreSQL, plain tables elsewhere; each holds its own rows): "
+                      + "; ".join(inheriting), markup=False, soft_wrap=True)
     unsupported = [f"{t.name}.{c.name} ({c.type.source_name})" for t in schema.tables for c in t.columns
                    if c.type.kind == "other"]
     if unsupported:
@@ -128,6 +132,11 @@ def render_table(console: Console, inspection: Inspection, name: str) -> None:
     if t.partitioning is not None:
         console.print(f"partitioned by {t.partitioning.key}: "
                       + ", ".join(f"{p.name} {p.bound}" for p in t.partitioning.partitions), markup=False, soft_wrap=True)
+    children = [c.name for c in inspection.schema.tables if name in c.inherits]
+    if t.inherits or children:
+        console.print("; ".join([f"inherits from {', '.join(t.inherits)}"] * bool(t.inherits)
+                                + [f"inherited by {', '.join(children)}"] * bool(children))
+                      + " (rows counted and read FROM ONLY this table)", markup=False, soft_wrap=True)
     grid = RichTable(show_edge=False, pad_edge=False, header_style="bold")
     for head in ("column", "type", "null", "dbsynth"):
         grid.add_column(head, overflow="fold")

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.config import Config
+from dbsynth.io.inheritance import inherited_tables, own_rows
 from dbsynth.schema.model import Schema, Table
 
 DRIFT_THRESHOLD = 0.05
@@ -55,9 +56,10 @@ def fingerprint(engine: Engine, schema: Schema, cfg: Config) -> dict[str, Any]:
     """Schema digest, row counts and per-column statistics of the source, with the training options."""
     metadata = sa.MetaData()
     tables: dict[str, Any] = {}
+    parents = inherited_tables(schema)
     with engine.connect() as conn:
         for table in schema.tables:
-            tables[table.name] = _table_statistics(conn, metadata, table)
+            tables[table.name] = _table_statistics(conn, metadata, table, table.name in parents)
     return {
         "taken": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "schema": schema_digest(schema),
@@ -66,8 +68,9 @@ def fingerprint(engine: Engine, schema: Schema, cfg: Config) -> dict[str, Any]:
     }
 
 
-def _table_statistics(conn: sa.Connection, metadata: sa.MetaData, table: Table) -> dict[str, Any]:
-    """One aggregate query: COUNT(*), and per column COUNT(col) with AVG or COUNT(DISTINCT)."""
+def _table_statistics(conn: sa.Connection, metadata: sa.MetaData, table: Table, inherited: bool) -> dict[str, Any]:
+    """One aggregate query: COUNT(*), and per column COUNT(col) with AVG or COUNT(DISTINCT); `inherited`:
+    a PostgreSQL inheritance parent, whose own rows only are counted (FROM ONLY)."""
     t = sa.Table(table.local_name, metadata, *[sa.Column(c.name) for c in table.columns], schema=table.schema)
     columns: list[tuple[str, str]] = []  # (column, statistic)
     selects: list[Any] = [sa.func.count()]
@@ -82,7 +85,7 @@ def _table_statistics(conn: sa.Connection, metadata: sa.MetaData, table: Table) 
             columns.append((col.name, "distinct"))
         else:
             columns.append((col.name, ""))
-    row = conn.execute(sa.select(*selects).select_from(t)).one()
+    row = conn.execute(own_rows(sa.select(*selects).select_from(t), t, inherited)).one()
     total, values = int(row[0]), list(row[1:])
     stats: dict[str, Any] = {}
     for name, kind in columns:

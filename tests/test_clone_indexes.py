@@ -112,6 +112,11 @@ def test_unique_expression_index_broken_by_generated_rows_is_repaired_or_relaxed
     assert _scalars(postgres_target, "SELECT count(*) = count(DISTINCT code) FROM label") == [(True,)]
     assert any(w.startswith("index label_code_expr on table label: ") and "were deleted" in w
                for w in result.warnings), result.warnings
+    # the rows-written count the clone reports is the target's, after the deletions
+    (left,), = _scalars(postgres_target, "SELECT count(*) FROM label")
+    deleted = int(next(w for w in result.warnings if "label_code_expr" in w).split(": ")[1].split()[0])
+    assert deleted > 0 and result.rows["label"] == left == 200 - deleted, (result.rows, left, deleted)
+    assert result.rows["item"] == _scalars(postgres_target, "SELECT count(*) FROM item")[0][0]
 
 
 def test_postgres_indexes_on_sqlite_and_mariadb(postgres_url: str, sqlite_url: str, mysql_url: str) -> None:

@@ -6,7 +6,8 @@ generated rows: when the rows break one, the later row of every colliding pair i
 made to collide no more (PostgreSQL): a nullable column of the key is set to NULL
 there, or, when no foreign key refers to the table, the row is deleted. If that is
 not possible, a unique index is created non-unique, and an exclusion constraint
-left out, each with a warning naming it and why. Sampling already keeps unique
+left out, each with a warning naming it and why. Deleted rows are counted per
+table, so the rows-written count the clone reports stays the target's own count. Sampling already keeps unique
 indexes on columns and on lower()/upper() of columns (`relational.unique`), so
 this is the fallback for other expressions.
 """
@@ -14,32 +15,42 @@ this is the fallback for other expressions.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from dbsynth.io.index_ddl import EXCLUSIONS_KEY, RAW_INDEXES_KEY, LateExclusion, RawIndex
+from dbsynth.io.inheritance import only
 
-__all__ = ["build_after_load"]
+__all__ = ["AfterLoad", "build_after_load"]
 
 
-def build_after_load(conn: sa.Connection, metadata: sa.MetaData) -> list[str]:
-    """Create the raw indexes, then add the exclusion constraints; the warnings about what changed."""
-    notes: list[str] = []
+@dataclass
+class AfterLoad:
+    """What building the indexes and exclusions changed: warnings, and rows deleted per target table."""
+
+    notes: list[str] = field(default_factory=list)
+    deleted: dict[str, int] = field(default_factory=dict)   # the model's table name -> rows deleted
+
+
+def build_after_load(conn: sa.Connection, metadata: sa.MetaData) -> AfterLoad:
+    """Create the raw indexes, then add the exclusion constraints; the warnings and deletions they caused."""
+    done = AfterLoad()
     for raw in metadata.info.get(RAW_INDEXES_KEY, ()):
-        notes += _index(conn, raw, metadata)
+        done.notes += _index(conn, raw, metadata, done)
     for x in metadata.info.get(EXCLUSIONS_KEY, ()):
-        notes += _exclusion(conn, x, metadata)
-    return notes
+        done.notes += _exclusion(conn, x, metadata, done)
+    return done
 
 
-def _index(conn: sa.Connection, raw: RawIndex, metadata: sa.MetaData) -> list[str]:
+def _index(conn: sa.Connection, raw: RawIndex, metadata: sa.MetaData, done: AfterLoad) -> list[str]:
     prep = conn.dialect.identifier_preparer
     head = f"INDEX {prep.quote(raw.name)} ON {prep.format_table(raw.table)} {raw.body}"
     error = _attempt(conn, f"CREATE {'UNIQUE ' if raw.unique else ''}{head}")
     if error is None:
         return []
     if raw.unique:
-        fixed = _repair(conn, raw.table, [(e, "=") for e in raw.elements], raw.where, metadata)
+        fixed = _repair(conn, raw.table, [(e, "=") for e in raw.elements], raw.where, metadata, done)
         if fixed and _attempt(conn, f"CREATE UNIQUE {head}") is None:
             return [f"{raw.label}: {fixed}, so that the unique index holds"]
         if _attempt(conn, f"CREATE {head}") is None:
@@ -48,7 +59,7 @@ def _index(conn: sa.Connection, raw: RawIndex, metadata: sa.MetaData) -> list[st
     return [f"{raw.label} was left out: the target rejected it ({error})"]
 
 
-def _exclusion(conn: sa.Connection, x: LateExclusion, metadata: sa.MetaData) -> list[str]:
+def _exclusion(conn: sa.Connection, x: LateExclusion, metadata: sa.MetaData, done: AfterLoad) -> list[str]:
     prep = conn.dialect.identifier_preparer
     table = prep.format_table(x.table)
     statement = f"ALTER TABLE {table} ADD CONSTRAINT {prep.quote(x.name)} {x.definition}"
@@ -56,7 +67,7 @@ def _exclusion(conn: sa.Connection, x: LateExclusion, metadata: sa.MetaData) -> 
     error = _attempt(conn, statement)
     if error is None:
         return []
-    fixed = _repair(conn, x.table, list(x.elements), x.where, metadata)
+    fixed = _repair(conn, x.table, list(x.elements), x.where, metadata, done)
     if fixed and _attempt(conn, statement) is None:
         return [f"{label}: {fixed}, so that the constraint holds"]
     return [f"{label} was left out: {error}"]
@@ -84,12 +95,14 @@ def _operator(regoperator: str) -> str:
 
 
 def _repair(conn: sa.Connection, t: sa.Table, elements: list[tuple[str, str]], where: str | None,
-            metadata: sa.MetaData) -> str | None:
-    """PostgreSQL: make the later row of every colliding pair collide no more; what was done, or None."""
+            metadata: sa.MetaData, done: AfterLoad) -> str | None:
+    """PostgreSQL: make the later row of every colliding pair collide no more; what was done, or None.
+
+    Rows deleted are added to `done.deleted`: the clone's rows-written count must match the target."""
     if conn.dialect.name != "postgresql" or not elements:
         return None
     prep = conn.dialect.identifier_preparer
-    table = prep.format_table(t)
+    table = only(t, conn.dialect.name) + prep.format_table(t)   # an INHERITS parent: its own rows, not its children's
     keys = ", ".join(f"({e}) AS e{k}" for k, (e, _) in enumerate(elements))
     match = " AND ".join(f"x.e{k} {_operator(op)} y.e{k}" for k, (_, op) in enumerate(elements))
     query = (f"WITH e AS (SELECT ctid AS c, {keys} FROM {table}{f' WHERE {where}' if where else ''}) "
@@ -108,7 +121,9 @@ def _repair(conn: sa.Connection, t: sa.Table, elements: list[tuple[str, str]], w
                      ctids)
         return f"{len(rows)} generated rows collided; their {column} was set to NULL"
     if not _referred(t, metadata):
-        conn.execute(sa.text(f"DELETE FROM {table} WHERE ctid = ANY(CAST(:c AS tid[]))"), ctids)
+        deleted = conn.execute(sa.text(f"DELETE FROM {table} WHERE ctid = ANY(CAST(:c AS tid[]))"), ctids).rowcount
+        name = t.info.get("dbsynth_name", t.name)
+        done.deleted[name] = done.deleted.get(name, 0) + deleted
         return f"{len(rows)} generated rows collided and were deleted"
     return None
 

@@ -28,6 +28,7 @@ from dbsynth.io.enum_types import ENUMS_KEY, create_unused_enums
 from dbsynth.io.composites import COMPOSITES_KEY, composite_definitions, create_composites, drop_unused_composites
 from dbsynth.io.domains import COLUMN_KEY, DOMAINS_KEY, create_domains, domain_location, drop_unused_domains, use_domains
 from dbsynth.io.index_ddl import add_exclusions, add_indexes
+from dbsynth.io.inheritance import ONLY_KEY, inherits_option, order_by_inheritance, plain_table_note
 from dbsynth.io.expressions import (
     EXTENSION_TYPES_KEY, EXTENSIONS_KEY, create_extensions, fall_back_to_text, leave_out_rejected,
 )
@@ -70,6 +71,8 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
     if dialect == "postgresql" and same_dialect:  # domains are recreated; elsewhere their CHECKs bind the columns
         build.domains = {d.name: d for d in schema.domains}
         md.info[DOMAINS_KEY] = list(schema.domains)
+    build.inherits = dialect == "postgresql" and same_dialect
+    build.written = {t.name: t for t in schema.tables}
     build.relaxed = {(r.table, c): r.fk(schema).referred_table
                      for r in not_null_deferrals(schema) for c in r.fk(schema).columns}
     for table in schema.tables:
@@ -77,6 +80,11 @@ def target_metadata(schema: Schema, dialect: str, same_dialect: bool) -> tuple[s
             build.referred.setdefault(fk.referred_table, set()).update(fk.referred_columns)
     for table in schema.tables:
         build.table(table)
+    for table in schema.tables:  # an INHERITS child is created after its parents
+        for parent in table.inherits:
+            if build.inherits and parent in build.tables:
+                build.tables[table.name].add_is_dependent_on(build.tables[parent])
+                build.tables[parent].info[ONLY_KEY] = True   # its own rows are FROM ONLY it (`io.after_load`)
     for table in schema.tables:
         build.foreign_keys(table)
     for table in schema.tables:
@@ -120,6 +128,8 @@ class _Builder:
         self.free_sequences: set[str] = set()   # PostgreSQL -> PostgreSQL: sequences no column owns, recreated
         self.relaxed: dict[tuple[str, str], str] = {}  # NOT NULL FK columns that break a cycle -> referred table
         self.source = dialect  # the source's dialect (expression indexes are translated from it)
+        self.inherits = False  # PostgreSQL -> PostgreSQL: INHERITS is recreated (`io.inheritance`)
+        self.written: dict[str, Table] = {}   # the model's tables written, by name
 
     # -- names ------------------------------------------------------------
     def _scope(self, kind: str, table: sa.Table) -> str:
@@ -179,6 +189,8 @@ class _Builder:
                 self.warnings.append(f"table {table.name} is partitioned by {table.partitioning.key} in the source "
                                      f"({len(table.partitioning.partitions)} partitions); it is created as one "
                                      f"unpartitioned table on {self.dialect}, holding every row")
+        if table.inherits:
+            kwargs.update(self._inherits(table))
         t = sa.Table(local, self.md, *columns, schema=schema, comment=table.comment, info=info, **kwargs)
         self.used.setdefault(self._scope("index", t), set()).add(local.lower())
         self.tables[table.name] = t
@@ -209,6 +221,19 @@ class _Builder:
             if unsigned_check(col.type, self.dialect):
                 t.append_constraint(sa.CheckConstraint(
                     t.c[col.name] >= 0, name=self.claim(None, "check", t, fallback=f"{local}_{col.name}_unsigned")))
+
+    def _inherits(self, table: Table) -> dict[str, Any]:
+        """PostgreSQL from PostgreSQL: INHERITS (its parents), created first. Elsewhere a plain table, warned."""
+        if not self.inherits:
+            self.warnings.append(plain_table_note(table, self.dialect))
+            return {}
+        missing = [p for p in table.inherits if p not in self.written]
+        if missing:
+            self.warnings.append(f"table {table.name} inherits from {', '.join(missing)}, which is not among the "
+                                 f"tables written; it is created as a plain table with all its columns")
+            return {}
+        parents = [located_table(self.written[p], self.dialect) for p in table.inherits]
+        return {"postgresql_inherits": inherits_option(parents)}
 
     def check(self, table: Table, t: sa.Table, c: CheckConstraint) -> None:
         """Same engine: the CHECK as written. Another engine: rewritten from its parsed form, if we read it."""
@@ -508,6 +533,7 @@ def drop_tables(conn: sa.Connection, names: list[str]) -> None:
     if not targets:
         return
     dialect = conn.dialect.name
+    order_by_inheritance(conn, targets)   # PostgreSQL: INHERITS children before their parents
     order = sort_tables_and_constraints(targets)
     cyclic = [fkc for table, fkcs in order if table is None for fkc in fkcs]
     try:

@@ -24,6 +24,7 @@ from contextvars import ContextVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
+from dbsynth.io.inheritance import mark_inherited
 from dbsynth.schema.model import Schema, Table, View
 
 
@@ -109,7 +110,9 @@ def reflect_tables(engine: sa.Engine, schema: Schema, reading: bool = False) -> 
             elif reading and dialect == "sqlite" and isinstance(col.type, sa.Numeric) \
                     and not isinstance(col.type, sa.Float):
                 col.type = LenientSqliteDecimal()
-    return {key: metadata.tables[f"{ns}.{name}" if ns else name] for key, (ns, name) in where.items()}
+    found = {key: metadata.tables[f"{ns}.{name}" if ns else name] for key, (ns, name) in where.items()}
+    mark_inherited(found, schema)   # PostgreSQL inheritance parents are read FROM ONLY (`io.inheritance`)
+    return found
 
 
 def _binary(typ: sa.types.TypeEngine, table: sa.Table) -> bool:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.errors import ConfigError
+from dbsynth.io.inheritance import own_rows
 from dbsynth.io.naming import reflect_tables
 from dbsynth.schema.model import Schema, Table
 
@@ -25,14 +26,14 @@ def read_table(conn: sa.Connection, table: Table, reflected: sa.Table, limit: in
     """The table's rows (those matching the config's `where`, the first `limit` of them) in key order,
     so the same seed sees the same frame."""
     order = [reflected.c[c] for c in table.pk_columns] or [reflected.c[c.name] for c in table.columns[:1]]
-    query = sa.select(reflected).order_by(*order).limit(limit)
+    query = own_rows(sa.select(reflected), reflected).order_by(*order).limit(limit)
     return row_frame(conn.execute(query.where(sa.text(f"({where})")) if where else query))
 
 
 def count_matching(conn: sa.Connection, table: Table, reflected: sa.Table, where: str) -> int:
     """Rows of the table matching the config's `where`: the new full size of a subset table."""
     try:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(reflected)
+        return int(conn.execute(own_rows(sa.select(sa.func.count()).select_from(reflected), reflected)
                                 .where(sa.text(f"({where})"))).scalar_one())
     except sa.exc.SQLAlchemyError as exc:
         raise where_error(table, where, exc) from None
@@ -63,15 +64,16 @@ def read_tables(engine: Engine, schema: Schema,
     return frames
 
 
-def where_mask(engine: Engine, table: Table, frame: pd.DataFrame, where: str) -> np.ndarray:
+def where_mask(engine: Engine, table: Table, frame: pd.DataFrame, where: str, inherited: bool = False) -> np.ndarray:
     """Which rows of `frame` match the config's `where` clause, evaluated by the source itself.
 
     Rows are matched on the primary key (all columns when there is none). The
     source connection is read-only, so a clause can filter but never write.
+    `inherited`: other tables INHERIT from it (PostgreSQL), so only its own rows are matched.
     """
     key = list(table.pk_columns) or list(table.column_names)
     reflected = sa.Table(table.local_name, sa.MetaData(), schema=table.schema, autoload_with=engine)
-    query = sa.select(*(reflected.c[c] for c in key)).where(sa.text(f"({where})"))
+    query = own_rows(sa.select(*(reflected.c[c] for c in key)), reflected, inherited).where(sa.text(f"({where})"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=sa.exc.SAWarning)

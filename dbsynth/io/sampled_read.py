@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 
 from dbsynth.graph import LoadOrder
+from dbsynth.io.inheritance import own_rows
 from dbsynth.io.naming import reflect_tables
 from dbsynth.io.read import count_matching, read_table, row_frame, where_error
 from dbsynth.relational.plan import TablePlan
@@ -90,6 +91,7 @@ def read_children(conn: sa.Connection, table: Table, reflected: sa.Table, column
     """Rows of `table` whose FK `columns` hold one of `parent_keys` or are NULL (and that match
     `where`), in key order."""
     matching = sa.text(f"({where})") if where else sa.true()
+    rows = own_rows(sa.select(reflected), reflected)   # a PostgreSQL inheritance parent: its own rows only
     cols = [reflected.c[c] for c in columns]
     order = [reflected.c[c] for c in table.pk_columns] or [reflected.c[table.columns[0].name]]
     nullable = any(table.column(c).nullable for c in columns)
@@ -98,16 +100,16 @@ def read_children(conn: sa.Connection, table: Table, reflected: sa.Table, column
     if len(cols) == 1 and conn.dialect.name == "postgresql":  # one scan, the server hashes the array
         values = [k[0] for k in keys]
         param = sa.bindparam("keys", values, type_=postgresql.ARRAY(cols[0].type))
-        return row_frame(conn.execute(sa.select(reflected).where(sa.or_(cols[0] == sa.any_(param), unset))
+        return row_frame(conn.execute(rows.where(sa.or_(cols[0] == sa.any_(param), unset))
                                       .where(matching).order_by(*order)))
     column = cols[0] if len(cols) == 1 else sa.tuple_(*cols)
     step = max(1, KEYS_PER_QUERY // len(cols))
-    batches = [row_frame(conn.execute(sa.select(reflected).where(unset, matching)))] if nullable else []
+    batches = [row_frame(conn.execute(rows.where(unset, matching)))] if nullable else []
     for start in range(0, len(keys), step):
         chunk = [k[0] for k in keys[start:start + step]] if len(cols) == 1 else keys[start:start + step]
-        batches.append(row_frame(conn.execute(sa.select(reflected).where(column.in_(chunk), matching))))
+        batches.append(row_frame(conn.execute(rows.where(column.in_(chunk), matching))))
     if not batches:
-        return row_frame(conn.execute(sa.select(reflected).where(sa.false())))
+        return row_frame(conn.execute(rows.where(sa.false())))
     frame = pd.concat([b for b in batches if len(b)] or batches[:1], ignore_index=True)
     return _in_key_order(frame, [c.name for c in order])
 

@@ -103,7 +103,7 @@ def write_on_workers(engine: Engine, schema: Schema, order: LoadOrder, fitted: d
                 if truncate:
                     reset_sequences(conn, metadata)
                 else:
-                    warnings += finish_tables(conn, schema, metadata, aside)
+                    warnings += finish_tables(conn, schema, metadata, aside, rows)
         except BaseException as exc:
             undone = _undo(engine, schema, order.tables, truncate)
             if not isinstance(exc, Exception):

@@ -130,7 +130,7 @@ def write_database(engine: Engine, schema: Schema, load_order: tuple[str, ...],
             aside, notes = prepare_tables(conn, schema, metadata, existing)
             warnings += notes
             _load_parts(conn, lambda name: table_for(metadata, name), load_order, parts, rows, on_table, checks)
-            warnings += finish_tables(conn, schema, metadata, aside)
+            warnings += finish_tables(conn, schema, metadata, aside, rows)
     except (sa.exc.SQLAlchemyError, DbsynthError) as exc:
         if created and not rolls_back_ddl:
             with engine.begin() as conn:
@@ -154,12 +154,19 @@ def prepare_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData,
     return set_aside(conn, metadata), notes  # PostgreSQL: FKs and plain indexes are built after the load
 
 
-def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, aside: SetAside) -> list[str]:
+def finish_tables(conn: sa.Connection, schema: Schema, metadata: sa.MetaData, aside: SetAside,
+                  rows: dict[str, int]) -> list[str]:
     """Once every row is in: NOT NULL back on cycle keys, indexes and foreign keys back (validated),
-    sequences past the keys, views, and last the triggers (so none fired for the generated rows)."""
+    sequences past the keys, views, and last the triggers (so none fired for the generated rows).
+
+    Rows an index repair deleted are taken off `rows` (rows written per table), so that
+    the count the clone reports is the target's own."""
     restore_not_null(conn, metadata)
     restore(conn, aside)
-    notes = build_after_load(conn, metadata)   # indexes from the source's SQL, exclusion constraints
+    built = build_after_load(conn, metadata)   # indexes from the source's SQL, exclusion constraints
+    for name, deleted in built.deleted.items():
+        rows[name] = rows.get(name, 0) - deleted
+    notes = built.notes
     reset_sequences(conn, metadata)
     advance_sequences(conn, metadata)
     warnings = notes + create_views(conn, schema)

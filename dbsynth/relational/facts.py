@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dbsynth.graph import FkRef
+from dbsynth.io.inheritance import own_rows
 from dbsynth.io.naming import reflect_tables
 from dbsynth.io.read import read_table
 from dbsynth.relational.rowindex import parent_rows
@@ -90,9 +91,9 @@ def _fk_facts(conn: sa.Connection, child: sa.Table, parent_rows: int, columns: t
     source without enforced FKs could hold dangling keys, hence the cap.
     """
     set_clause = sa.and_(*(child.c[c].isnot(None) for c in columns))
-    pointing, total = conn.execute(
-        sa.select(sa.func.sum(sa.case((set_clause, 1), else_=0)), sa.func.count()).select_from(child)).one()
-    keys = sa.select(*(child.c[c] for c in columns)).where(set_clause).distinct().subquery()
+    pointing, total = conn.execute(own_rows(
+        sa.select(sa.func.sum(sa.case((set_clause, 1), else_=0)), sa.func.count()).select_from(child), child)).one()
+    keys = own_rows(sa.select(*(child.c[c] for c in columns)), child).where(set_clause).distinct().subquery()
     covered = conn.execute(sa.select(sa.func.count()).select_from(keys)).scalar_one()
     pointing = int(pointing or 0)
     return ForeignKeyFacts(pointing, pointing == int(total), min(int(covered), parent_rows))

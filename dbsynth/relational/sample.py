@@ -23,6 +23,7 @@ from dbsynth.relational.deferred import fill_cross_reference, fill_self_referenc
 from dbsynth.relational.fit import FittedTable, count_column, null_flag_column, via_columns
 from dbsynth.relational.keys import degree_weighted_parents, generate_keys, matched_parents, running_index
 from dbsynth.errors import DbsynthError
+from dbsynth.relational.bounds import bound_columns, fit_bounds, keep_in_bounds
 from dbsynth.relational.checks import CheckTally, enforce_checks, readable_checks, satisfied
 from dbsynth.schema.checks import passes
 from dbsynth.relational.unique import enforce_unique
@@ -173,8 +174,14 @@ def sample_table(schema: Schema, fit: FittedTable, synthetic: dict[str, Syntheti
     if plan.primary is not None and plan.running_index:
         skip.add(tuple(c for c in table.pk_columns))
     protected = set(table.pk_columns) | set(table.fk_columns) | set(plan.key_columns) | set(plan.running_index)
+    # a partition key in the primary key is redrawn into the bounds, not dropped (`relational.bounds`)
+    in_bounds = bound_columns(table, set(table.fk_columns) | set(plan.key_columns) | set(plan.running_index))
+    fit_bounds(frame, table, in_bounds, np.ones(len(frame), dtype=bool), rng, tally)
     valid = enforce_checks(frame, table, protected, rng, tally)
     keep = enforce_unique(frame, table, skip, redraws, rng) & valid
+    if in_bounds:
+        keep = keep_in_bounds(frame, table, in_bounds, valid, keep,
+                              lambda: enforce_unique(frame, table, skip, redraws, rng), rng, tally)
     keep &= satisfied(frame, table, tally, among=keep)  # a value made unique must not break a CHECK
     ordered = [c for c in table.column_names if c in frame.columns]
     frame = frame.loc[keep, ordered].reset_index(drop=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dbsynth.io.inheritance import own_rows
 from dbsynth.io.naming import reflect_tables
 from dbsynth.schema.model import Schema
 
@@ -31,6 +32,8 @@ def orphan_counts(engine: Engine, schema: Schema) -> dict[str, int]:
                     .where(sa.and_(*(child.c[c].is_not(None) for c in fk.columns)))
                     .where(parent.c[fk.referred_columns[0]].is_(None))
                 )
+                # PostgreSQL inheritance: each table's own rows, as its foreign key sees them
+                query = own_rows(own_rows(query, child), parent)
                 out[f"{table.name}.{','.join(fk.columns)}"] = int(conn.execute(query).scalar_one())
     return out
 
@@ -43,7 +46,8 @@ def duplicate_key_counts(engine: Engine, schema: Schema) -> dict[str, int]:
         for table in schema.tables:
             t = tables[table.name]
             for cols in table.unique_column_sets():
-                keyed = sa.select(*(t.c[c] for c in cols)).where(sa.and_(*(t.c[c].is_not(None) for c in cols)))
+                keyed = own_rows(sa.select(*(t.c[c] for c in cols)), t)   # an INHERITS parent: its own rows
+                keyed = keyed.where(sa.and_(*(t.c[c].is_not(None) for c in cols)))
                 total = conn.execute(sa.select(sa.func.count()).select_from(keyed.subquery())).scalar_one()
                 distinct = conn.execute(
                     sa.select(sa.func.count()).select_from(keyed.distinct().subquery())).scalar_one()

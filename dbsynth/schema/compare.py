@@ -109,6 +109,8 @@ def _table_differences(a: Table, b: Table, same_dialect: bool) -> list[str]:
             diffs.append(f"{a.name}: exclusion constraints {excl_a} != {excl_b}")
     if same_dialect and _partitions(a) != _partitions(b):   # elsewhere a partitioned table is one plain table
         diffs.append(f"{a.name}: partitioning {_partitions(a) or 'none'} != {_partitions(b) or 'none'}")
+    if same_dialect and a.inherits != b.inherits:   # elsewhere an INHERITS child is a plain table by design
+        diffs.append(f"{a.name}: inherits from {', '.join(a.inherits) or 'none'} != {', '.join(b.inherits) or 'none'}")
     return diffs
 
 

@@ -51,7 +51,8 @@ def compare_databases(source: sa.Engine, target: sa.Engine, source_schema: Schem
     lines = [_describe(d) for d in _flatten(diffs) if _table_of(d) not in partitions]
     portable = schema_differences(source_schema, target_schema)
     lines += [line for line in portable if line.startswith("view ")]
-    lines += [line for line in portable if (": primary key " in line or ": partitioning " in line) and line not in lines]
+    kept = (": primary key ", ": partitioning ", ": inherits ")   # what alembic's comparison does not see
+    lines += [line for line in portable if any(k in line for k in kept) and line not in lines]
     return lines + check_differences(source_schema, target_schema) + routine_differences(source_schema, target_schema)
 
 

@@ -214,11 +214,7 @@ class _Reader:
         bounds = self.partitions.bound_check(here, local)
         if bounds is not None:  # generated rows must each find a partition
             checks += (bounds,)
-        inherits = self.partitions.parents(here, local, self.default)
-        if inherits:
-            self.warnings.append(f"table {name} inherits from {', '.join(inherits)}: it is created as a plain "
-                                 f"table with all its columns, and the rows of {', '.join(inherits)} read in the "
-                                 f"source include its rows (PostgreSQL inheritance is not recreated)")
+        inherits = self.partitions.parents(here, local, self.default)   # recreated by `io.ddl` on PostgreSQL
         indexes, exclusions = self._indexes(namespace, local, name, {u.columns for u in uniques})
         comment = (_safe(inspector.get_table_comment, local, namespace) or {}).get("text")  # type: ignore[union-attr]
         options = _safe(inspector.get_table_options, local, namespace) or {}
@@ -486,9 +482,13 @@ def _safe(method, name: str, namespace: str | None = None):  # type: ignore[no-u
 
 
 def _with_row_counts(engine: Engine, tables: list[Table]) -> list[Table]:
+    """Each table's own rows: an inheritance parent's without its children's (PostgreSQL's FROM ONLY)."""
     out = []
+    parents = {p for t in tables for p in t.inherits}
     with engine.connect() as conn:
         for t in tables:
-            n = conn.execute(sa.select(sa.func.count()).select_from(sa.table(t.local_name, schema=t.schema))).scalar_one()
+            light = sa.table(t.local_name, schema=t.schema)
+            query = sa.select(sa.func.count()).select_from(light)
+            n = conn.execute(query.with_hint(light, "ONLY", "postgresql") if t.name in parents else query).scalar_one()
             out.append(replace(t, row_count=int(n)))
     return out

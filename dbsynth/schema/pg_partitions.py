@@ -10,7 +10,9 @@ them (`pg_get_partition_constraintdef`), become one CHECK that only binds the
 generated rows, so that each finds a partition to go to.
 
 Inheritance (`INHERITS`) is different: the child is a table with rows of its own,
-but the parent's SELECT returns the child's rows too; it is reported, not recreated.
+but the parent's SELECT returns the child's rows too; each table keeps its parents
+(`Table.inherits`), is read FROM ONLY itself, and is recreated INHERITS its parents
+on a PostgreSQL target (`io.inheritance`).
 """
 
 from __future__ import annotations
