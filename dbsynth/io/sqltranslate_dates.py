@@ -91,13 +91,18 @@ def to_sqlite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _sqlite_arithmetic(node: exp.Binary) -> exp.Expression:
-    """date/timestamp +- interval, date +- days, date - date (days), timestamp - timestamp (days, fractional)."""
+def _operands(node: exp.Binary) -> tuple[exp.Expression, exp.Expression, str | None, str | None, int]:
+    """(left, right, their kinds, +1 or -1) of date arithmetic, the date first: `interval '1 day' + d` is d + it."""
     left, right = node.this, node.expression
     lkind, rkind = kind_of(left), kind_of(right)
-    sign = 1 if isinstance(node, exp.Add) else -1
     if isinstance(node, exp.Add) and lkind in ("interval", "integer") and rkind in ("date", "datetime"):
         left, right, lkind, rkind = right, left, rkind, lkind
+    return left, right, lkind, rkind, 1 if isinstance(node, exp.Add) else -1
+
+
+def _sqlite_arithmetic(node: exp.Binary) -> exp.Expression:
+    """date/timestamp +- interval, date +- days, date - date (days), timestamp - timestamp (days, fractional)."""
+    left, right, lkind, rkind, sign = _operands(node)
     if lkind in ("date", "datetime") and rkind == "interval":
         parts = _constant_interval(right)
         return with_kind(_sqlite_plus_interval(left.copy(), {u: sign * n for u, n in parts.items()}), "datetime")
@@ -212,11 +217,7 @@ def to_mysql(node: exp.Expression) -> exp.Expression:
 def _mysql_arithmetic(node: exp.Binary) -> exp.Expression:
     """date +- interval -> DATE_ADD per unit (MariaDB caps Jan 31 + 1 month at Feb 28, as PostgreSQL);
     date +- n -> DATE_ADD(d, INTERVAL n DAY); date - date -> DATEDIFF; timestamp - timestamp -> days."""
-    left, right = node.this, node.expression
-    lkind, rkind = kind_of(left), kind_of(right)
-    sign = 1 if isinstance(node, exp.Add) else -1
-    if isinstance(node, exp.Add) and lkind in ("interval", "integer") and rkind in ("date", "datetime"):
-        left, right, lkind, rkind = right, left, rkind, lkind
+    left, right, lkind, rkind, sign = _operands(node)
     if lkind in ("date", "datetime") and rkind == "interval":
         value = left.copy() if lkind == "datetime" else exp.Cast(this=left.copy(), to=exp.DataType.build("DATETIME"))
         order = ("month", "day", "hour", "minute", "second")   # PostgreSQL adds months, then days, then time
